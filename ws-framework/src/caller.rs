@@ -1,0 +1,197 @@
+//! `Caller`: one server-side connection, as handlers see it.
+
+use crate::conn::WebSocket;
+use crate::error::{Closure, Error, Result};
+use crate::proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
+use bytes::Bytes;
+use std::any::Any;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A connection id, unique within the process (and so within a listener).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u64);
+
+impl std::fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+type Attributes = HashMap<String, Arc<dyn Any + Send + Sync>>;
+
+struct Inner {
+    ws: WebSocket,
+    peer: SocketAddr,
+    secure: bool,
+    path: String,
+    close_timeout: Option<Duration>,
+    attributes: Mutex<Attributes>,
+}
+
+/// One server-side connection: write to it, close it, keep per-connection attributes.
+///
+/// Cheap to clone, `Send + Sync`: it may be stored (a chat room keeps its members' callers) and
+/// written to from any task.
+#[derive(Clone)]
+pub struct Caller {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("id", &self.id())
+            .field("peer", &self.inner.peer)
+            .field("path", &self.inner.path)
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl Caller {
+    /// Wraps a connection handle (used by the listener).
+    pub(crate) fn new(
+        ws: WebSocket,
+        peer: SocketAddr,
+        secure: bool,
+        path: String,
+        close_timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                ws,
+                peer,
+                secure,
+                path,
+                close_timeout,
+                attributes: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The connection handle underneath.
+    pub fn websocket(&self) -> &WebSocket {
+        &self.inner.ws
+    }
+
+    /// Sends a text message (fragmented at the service's max frame size).
+    ///
+    /// Fails with [`Error::ConnectionClosure`] once a close frame was sent or the connection ended.
+    pub async fn write_text(&self, text: impl Into<Utf8Bytes>) -> Result<()> {
+        self.inner.ws.send(Message::Text(text.into())).await
+    }
+
+    /// Sends a binary message.
+    pub async fn write_binary(&self, data: impl Into<Bytes>) -> Result<()> {
+        self.inner.ws.send(Message::Binary(data.into())).await
+    }
+
+    /// Sends any serialisable value: a string as text, bytes as binary, anything else as JSON text.
+    pub async fn write_message<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.inner.ws.send(crate::binding::to_message(value)?).await
+    }
+
+    /// Sends a ping; at most 125 bytes.
+    pub async fn ping(&self, payload: impl Into<Bytes>) -> Result<()> {
+        self.inner.ws.ping(payload).await
+    }
+
+    /// Sends a pong; at most 125 bytes.
+    pub async fn pong(&self, payload: impl Into<Bytes>) -> Result<()> {
+        self.inner.ws.pong(payload).await
+    }
+
+    /// Starts the closing handshake and waits for the peer's close frame up to `timeout`
+    /// (`None`: the service's close timeout, 60 s by default).
+    ///
+    /// The code must be 1000-1003, 1007-1011 or 3000-4999. A second close fails with
+    /// "close frame already sent". When the peer does not answer in time the socket is closed
+    /// anyway and [`Closure::CloseTimeout`] is returned.
+    pub async fn close(
+        &self,
+        code: impl Into<CloseCode>,
+        reason: impl Into<String>,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        let frame = CloseFrame::new(code.into(), reason);
+        let timeout = timeout.or(self.inner.close_timeout);
+        if timeout == Some(Duration::ZERO) {
+            // Don't wait: the connection counts as closed at once.
+            self.inner.ws.start_close(Some(frame))?;
+            return Ok(());
+        }
+        match timeout {
+            Some(t) => self.inner.ws.close(Some(frame), Some(t)).await,
+            None => self.inner.ws.close(Some(frame), Some(Duration::MAX)).await,
+        }
+    }
+
+    /// Stores an attribute for this connection, replacing any previous value under `key`.
+    pub fn set_attribute<T: Any + Send + Sync>(&self, key: impl Into<String>, value: T) {
+        self.attributes().insert(key.into(), Arc::new(value));
+    }
+
+    /// A copy of attribute `key`, if present and of type `T`.
+    pub fn attribute<T: Any + Send + Sync + Clone>(&self, key: &str) -> Option<T> {
+        self.attributes()
+            .get(key)
+            .and_then(|v| v.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Removes attribute `key`, returning it if it was of type `T`.
+    pub fn remove_attribute<T: Any + Send + Sync + Clone>(&self, key: &str) -> Option<T> {
+        self.attributes()
+            .remove(key)
+            .and_then(|v| v.downcast_ref::<T>().cloned())
+    }
+
+    fn attributes(&self) -> std::sync::MutexGuard<'_, Attributes> {
+        self.inner
+            .attributes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The connection id.
+    pub fn id(&self) -> ConnectionId {
+        ConnectionId(self.inner.ws.id())
+    }
+
+    /// The negotiated sub-protocol.
+    pub fn protocol(&self) -> Option<&str> {
+        self.inner.ws.protocol()
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_secure(&self) -> bool {
+        self.inner.secure
+    }
+
+    /// Whether messages can still be sent (no close frame sent, connection not ended).
+    pub fn is_open(&self) -> bool {
+        self.inner.ws.is_open()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    /// The request path the connection was opened on.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// Whether permessage-deflate is in use.
+    pub fn is_compressed(&self) -> bool {
+        self.inner.ws.deflate().is_some()
+    }
+
+    pub(crate) fn closure_error(attempted: &'static str) -> Error {
+        Error::ConnectionClosure(Closure::CloseSent { attempted })
+    }
+}

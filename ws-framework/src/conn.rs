@@ -1,0 +1,879 @@
+//! The connection driver: one future that owns the socket and runs the protocol, and cheap
+//! handles that send and receive through it from any task.
+//!
+//! The driver reads and writes concurrently, answers pings and echoes a peer's close even while
+//! nobody calls [`WebSocket::recv`] or [`WebSocket::send`], writes every frame queued while a
+//! write was in flight in one vectored write, and performs the closing handshake of RFC 6455
+//! section 7: send close, wait for the peer's close up to a timeout, and (as a server) close
+//! TCP first. A connection that ends without a closing handshake reports code 1006.
+
+use crate::error::{Closure, Error, Result};
+use crate::proto::codec::WriteBuf;
+use crate::proto::deflate::DeflateParams;
+use crate::proto::{
+    CloseCode, CloseFrame, Decoder, Encoder, Event, Limits, Message, OpCode, ProtocolError, Role,
+};
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Settings of one connection.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConnConfig {
+    /// Receive limits (default: 64 KiB frames, 16 MiB messages).
+    pub limits: Limits,
+    /// Outbound fragment size; 0 never fragments (default 64 KiB).
+    pub max_send_frame_size: usize,
+    /// How long to wait for the peer's close frame after ours (default 60 s; `None` waits forever).
+    pub close_timeout: Option<Duration>,
+    /// Bytes that may wait in the outbound buffer before senders wait (default 1 MiB).
+    pub write_buffer_limit: usize,
+    /// Answer pings automatically (default true). When false, pings are delivered to the reader.
+    pub auto_pong: bool,
+    /// Deliver received pongs to the reader (default false).
+    pub deliver_pongs: bool,
+    /// Deliver pings and pongs through [`WebSocket::recv_control`] instead of
+    /// [`WebSocket::recv`], so a control task can answer them while nobody reads messages
+    /// (default false).
+    pub separate_control: bool,
+    /// Compression level for permessage-deflate, 0-9.
+    pub deflate_level: u32,
+    /// Messages below this many bytes are sent uncompressed.
+    pub deflate_threshold: usize,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        let deflate = crate::proto::deflate::DeflateConfig::default();
+        Self {
+            limits: Limits::default(),
+            max_send_frame_size: 64 << 10,
+            close_timeout: Some(Duration::from_secs(60)),
+            write_buffer_limit: 1 << 20,
+            auto_pong: true,
+            deliver_pongs: false,
+            separate_control: false,
+            deflate_level: deflate.level,
+            deflate_threshold: deflate.threshold,
+        }
+    }
+}
+
+/// What a reader receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A data message.
+    Message(Message),
+    /// A ping (only when automatic pongs are off).
+    Ping(Bytes),
+    /// A pong (only when pongs are delivered).
+    Pong(Bytes),
+    /// The peer started the closing handshake; our reply is already on its way.
+    Close(Option<CloseFrame>),
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Stop reading ahead once this many bytes of messages wait for the reader.
+const INBOX_BYTES: usize = 256 << 10;
+/// ... or this many messages.
+const INBOX_MESSAGES: usize = 64;
+
+#[derive(Debug)]
+enum Phase {
+    Open,
+    /// We sent close; waiting for the peer's.
+    CloseSent,
+    /// Both close frames exchanged (or the connection failed): flush and close TCP.
+    Done,
+}
+
+struct State {
+    encoder: Encoder,
+    wbuf: WriteBuf,
+    write_limit: usize,
+    writers: Vec<Waker>,
+    inbox: VecDeque<Incoming>,
+    inbox_bytes: usize,
+    reader: Option<Waker>,
+    driver: Option<Waker>,
+    phase: Phase,
+    close_sent: bool,
+    /// Why the connection ended (or is ending), reported to readers once the inbox is empty.
+    end: Option<EndReason>,
+    /// The error that failed the connection, reported once to a reader before `end`.
+    failure: Option<Error>,
+    finished: bool,
+    finish_waiters: Vec<Waker>,
+    close_timeout: Option<Duration>,
+    close_timeout_hit: bool,
+    auto_pong: bool,
+    deliver_pongs: bool,
+    separate_control: bool,
+    control: VecDeque<Incoming>,
+    control_reader: Option<Waker>,
+}
+
+#[derive(Clone, Debug)]
+struct EndReason {
+    code: CloseCode,
+    reason: String,
+}
+
+struct Shared {
+    id: u64,
+    role: Role,
+    protocol: Option<String>,
+    deflate: Option<DeflateParams>,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (no invariant spans a panic point).
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+impl State {
+    fn wake_driver(&mut self) {
+        if let Some(w) = &self.driver {
+            w.wake_by_ref();
+        }
+    }
+
+    fn wake_reader(&mut self) {
+        if let Some(w) = self.reader.take() {
+            w.wake();
+        }
+    }
+
+    fn push_control(&mut self, item: Incoming) {
+        if self.separate_control {
+            // Bounded: a control task that stopped reading loses the oldest, never memory.
+            if self.control.len() >= INBOX_MESSAGES {
+                self.control.pop_front();
+            }
+            self.control.push_back(item);
+            if let Some(w) = self.control_reader.take() {
+                w.wake();
+            }
+        } else {
+            self.inbox.push_back(item);
+            self.wake_reader();
+        }
+    }
+
+    fn wake_all_readers(&mut self) {
+        self.wake_reader();
+        if let Some(w) = self.control_reader.take() {
+            w.wake();
+        }
+    }
+
+    fn wake_writers(&mut self) {
+        for w in self.writers.drain(..) {
+            w.wake();
+        }
+    }
+
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        let was_empty = self.wbuf.is_empty();
+        self.encoder.encode_close(frame, &mut self.wbuf);
+        self.close_sent = true;
+        if was_empty {
+            self.wake_driver();
+        }
+    }
+
+    fn end_with(&mut self, code: CloseCode, reason: &str) {
+        if self.end.is_none() {
+            self.end = Some(EndReason {
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    fn closure_error(&self) -> Error {
+        match &self.end {
+            Some(end) => Error::closed(end.code, end.reason.clone()),
+            None => Error::closed(CloseCode::ABNORMAL, ""),
+        }
+    }
+}
+
+/// A handle to one WebSocket connection. Cheap to clone, `Send + Sync`; every clone talks to
+/// the same connection.
+#[derive(Clone)]
+pub struct WebSocket {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("id", &self.shared.id)
+            .field("role", &self.shared.role)
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl WebSocket {
+    /// Wraps an upgraded stream. Returns the handle and the driver future, which must be
+    /// spawned (or otherwise polled) for the connection to make progress.
+    ///
+    /// `read_buf` holds bytes already read past the handshake; `protocol` and `deflate` are what
+    /// the handshake negotiated.
+    pub fn from_upgraded<S>(
+        stream: S,
+        role: Role,
+        config: ConnConfig,
+        protocol: Option<String>,
+        deflate: Option<DeflateParams>,
+        read_buf: BytesMut,
+    ) -> (Self, Driver<S>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let encoder = Encoder::new(
+            role,
+            config.max_send_frame_size,
+            deflate.map(|p| {
+                (
+                    p.compressor(role, config.deflate_level),
+                    config.deflate_threshold,
+                )
+            }),
+        );
+        let decoder = Decoder::new(role, config.limits, deflate.map(|p| p.decompressor(role)));
+        let state = State {
+            encoder,
+            wbuf: WriteBuf::new(),
+            write_limit: config.write_buffer_limit.max(1),
+            writers: Vec::new(),
+            inbox: VecDeque::new(),
+            inbox_bytes: 0,
+            reader: None,
+            driver: None,
+            phase: Phase::Open,
+            close_sent: false,
+            end: None,
+            failure: None,
+            finished: false,
+            finish_waiters: Vec::new(),
+            close_timeout: config.close_timeout,
+            close_timeout_hit: false,
+            auto_pong: config.auto_pong,
+            deliver_pongs: config.deliver_pongs,
+            separate_control: config.separate_control,
+            control: VecDeque::new(),
+            control_reader: None,
+        };
+        let shared = Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            role,
+            protocol,
+            deflate,
+            state: Mutex::new(state),
+        });
+        let driver = Driver {
+            stream,
+            rbuf: read_buf,
+            decoder,
+            shared: shared.clone(),
+            read_closed: false,
+            shutdown_done: false,
+            timer: None,
+        };
+        (Self { shared }, driver)
+    }
+
+    /// A process-wide unique id of this connection.
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// Which end this is.
+    pub fn role(&self) -> Role {
+        self.shared.role
+    }
+
+    /// The negotiated sub-protocol, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.shared.protocol.as_deref()
+    }
+
+    /// The negotiated permessage-deflate parameters, if compression is on.
+    pub fn deflate(&self) -> Option<DeflateParams> {
+        self.shared.deflate
+    }
+
+    /// Whether messages may still be sent: no close frame sent and the connection not ended.
+    pub fn is_open(&self) -> bool {
+        let state = self.shared.lock();
+        !state.close_sent && state.end.is_none() && !state.finished
+    }
+
+    /// Receives the next message, ping, pong or the peer's close.
+    ///
+    /// After the connection ended, fails with [`Error::ConnectionClosure`] carrying the close code
+    /// (1006 for an abnormal end). A protocol violation by the peer is reported once, as
+    /// [`Error::CorruptedFrame`] or [`Error::PayloadTooLarge`], before that.
+    pub async fn recv(&self) -> Result<Incoming> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Poll form of [`WebSocket::recv`].
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Incoming>> {
+        let mut state = self.shared.lock();
+        if let Some(item) = state.inbox.pop_front() {
+            if let Incoming::Message(m) = &item {
+                state.inbox_bytes -= m.len();
+            }
+            // Room freed: let the driver read on.
+            state.wake_driver();
+            return Poll::Ready(Ok(item));
+        }
+        if let Some(err) = state.failure.take() {
+            return Poll::Ready(Err(err));
+        }
+        if state.end.is_some() || state.finished {
+            return Poll::Ready(Err(state.closure_error()));
+        }
+        if !state
+            .reader
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            state.reader = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Receives the next ping or pong when [`ConnConfig::separate_control`] is on. Fails with
+    /// [`Error::ConnectionClosure`] once the connection ended.
+    pub async fn recv_control(&self) -> Result<Incoming> {
+        std::future::poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            if let Some(item) = state.control.pop_front() {
+                return Poll::Ready(Ok(item));
+            }
+            if state.end.is_some() || state.finished {
+                return Poll::Ready(Err(state.closure_error()));
+            }
+            state.control_reader = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Sends a data message, fragmented at the configured frame size and compressed when
+    /// negotiated. Waits while the outbound buffer is over its limit.
+    pub async fn send(&self, message: Message) -> Result<()> {
+        let attempted = if message.is_text() {
+            "text data"
+        } else {
+            "binary data"
+        };
+        self.wait_for_room(attempted).await?;
+        let mut state = self.shared.lock();
+        Self::check_open(&state, attempted)?;
+        let was_empty = state.wbuf.is_empty();
+        let State { encoder, wbuf, .. } = &mut *state;
+        encoder.encode_message(&message, wbuf)?;
+        if was_empty {
+            state.wake_driver();
+        }
+        Ok(())
+    }
+
+    /// Sends a ping; the payload must be at most 125 bytes.
+    pub async fn ping(&self, payload: impl Into<Bytes>) -> Result<()> {
+        self.send_control(OpCode::Ping, payload.into(), "ping")
+            .await
+    }
+
+    /// Sends a pong; the payload must be at most 125 bytes.
+    pub async fn pong(&self, payload: impl Into<Bytes>) -> Result<()> {
+        self.send_control(OpCode::Pong, payload.into(), "pong")
+            .await
+    }
+
+    async fn send_control(
+        &self,
+        opcode: OpCode,
+        payload: Bytes,
+        attempted: &'static str,
+    ) -> Result<()> {
+        if payload.len() > crate::proto::frame::MAX_CONTROL_PAYLOAD {
+            return Err(Error::InvalidArgument(format!(
+                "{attempted} payload of {} bytes; control frames carry at most 125",
+                payload.len()
+            )));
+        }
+        let mut state = self.shared.lock();
+        Self::check_open(&state, attempted)?;
+        let was_empty = state.wbuf.is_empty();
+        let State { encoder, wbuf, .. } = &mut *state;
+        encoder.encode_control(opcode, &payload, wbuf);
+        if was_empty {
+            state.wake_driver();
+        }
+        Ok(())
+    }
+
+    /// Starts the closing handshake with `frame` (`None`: no status code) and waits until the
+    /// peer answered and the connection ended, or `timeout` passed (`None`: the connection's
+    /// close timeout). Fails if a close frame was already sent or the code may not be sent.
+    pub async fn close(&self, frame: Option<CloseFrame>, timeout: Option<Duration>) -> Result<()> {
+        if let Some(f) = &frame {
+            if !f.code.is_sendable() {
+                return Err(Error::ConnectionClosure(Closure::InvalidCode(
+                    f.code.as_u16(),
+                )));
+            }
+        }
+        {
+            let mut state = self.shared.lock();
+            Self::check_open(&state, "close frame")?;
+            if let Some(t) = timeout {
+                state.close_timeout = Some(t);
+            }
+            state.queue_close(frame.as_ref());
+            state.phase = Phase::CloseSent;
+            state.wake_driver();
+        }
+        self.closed().await;
+        let state = self.shared.lock();
+        if state.close_timeout_hit {
+            return Err(Error::ConnectionClosure(Closure::CloseTimeout(
+                state.close_timeout.unwrap_or_default(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends a close frame without waiting for the handshake to finish.
+    pub fn start_close(&self, frame: Option<CloseFrame>) -> Result<()> {
+        if let Some(f) = &frame {
+            if !f.code.is_sendable() {
+                return Err(Error::ConnectionClosure(Closure::InvalidCode(
+                    f.code.as_u16(),
+                )));
+            }
+        }
+        let mut state = self.shared.lock();
+        Self::check_open(&state, "close frame")?;
+        state.queue_close(frame.as_ref());
+        state.phase = Phase::CloseSent;
+        state.wake_driver();
+        Ok(())
+    }
+
+    /// Ends the connection now, without a closing handshake.
+    pub fn abort(&self) {
+        let mut state = self.shared.lock();
+        state.end_with(CloseCode::ABNORMAL, "aborted");
+        state.phase = Phase::Done;
+        state.wake_driver();
+        state.wake_all_readers();
+    }
+
+    /// Waits until the driver finished: the socket is closed.
+    pub async fn closed(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            if state.finished {
+                Poll::Ready(())
+            } else {
+                state.finish_waiters.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// The close code and reason the connection ended with, once it ended.
+    pub fn close_status(&self) -> Option<(CloseCode, String)> {
+        let state = self.shared.lock();
+        state.end.as_ref().map(|e| (e.code, e.reason.clone()))
+    }
+
+    /// Bytes queued for sending.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.lock().wbuf.len()
+    }
+
+    fn check_open(state: &State, attempted: &'static str) -> Result<()> {
+        if state.close_sent {
+            return Err(Error::ConnectionClosure(Closure::CloseSent { attempted }));
+        }
+        if state.end.is_some() || state.finished {
+            return Err(state.closure_error());
+        }
+        Ok(())
+    }
+
+    async fn wait_for_room(&self, attempted: &'static str) -> Result<()> {
+        std::future::poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            Self::check_open(&state, attempted)?;
+            if state.wbuf.len() < state.write_limit {
+                return Poll::Ready(Ok(()));
+            }
+            state.writers.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// The future that runs one connection. Spawn it; it ends when the socket is closed.
+#[must_use = "the connection makes no progress unless its driver is polled"]
+pub struct Driver<S> {
+    stream: S,
+    rbuf: BytesMut,
+    decoder: Decoder,
+    shared: Arc<Shared>,
+    read_closed: bool,
+    shutdown_done: bool,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> std::fmt::Debug for Driver<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("id", &self.shared.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Read at least this much at a time.
+const READ_CHUNK: usize = 8 << 10;
+
+enum Step {
+    Progress,
+    Idle,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    fn handle_event(state: &mut State, event: Event) {
+        let closing = !matches!(state.phase, Phase::Open);
+        match event {
+            Event::Message(m) => {
+                if closing || state.close_sent {
+                    return; // Data after our close frame is discarded (RFC 6455 5.5.1).
+                }
+                state.inbox_bytes += m.len();
+                state.inbox.push_back(Incoming::Message(m));
+                state.wake_all_readers();
+            }
+            Event::Ping(payload) => {
+                if state.close_sent {
+                    return;
+                }
+                if state.auto_pong {
+                    let State { encoder, wbuf, .. } = state;
+                    encoder.encode_control(OpCode::Pong, &payload, wbuf);
+                } else {
+                    state.push_control(Incoming::Ping(payload));
+                }
+            }
+            Event::Pong(payload) => {
+                if state.deliver_pongs && !state.close_sent {
+                    state.push_control(Incoming::Pong(payload));
+                }
+            }
+            Event::Close(frame) => {
+                let (code, reason) = frame
+                    .as_ref()
+                    .map_or((CloseCode::NO_STATUS, String::new()), |f| {
+                        (f.code, f.reason.clone())
+                    });
+                if !state.close_sent {
+                    // Echo the peer's code (RFC 6455 5.5.1); no code if it sent none.
+                    let echo = frame.as_ref().map(|f| CloseFrame {
+                        code: f.code,
+                        reason: String::new(),
+                    });
+                    state.queue_close(echo.as_ref());
+                    state.inbox.push_back(Incoming::Close(frame));
+                    state.wake_all_readers();
+                }
+                state.end_with(code, &reason);
+                state.phase = Phase::Done;
+                state.wake_writers();
+            }
+        }
+    }
+
+    fn fail(state: &mut State, err: ProtocolError) {
+        if !state.close_sent {
+            state.queue_close(Some(&CloseFrame::new(err.code, err.reason)));
+        }
+        state.failure = Some(err.into());
+        state.end_with(err.code, err.reason);
+        // Failing the connection: flush our close frame, then close TCP (RFC 6455 7.1.7). The
+        // stream cannot be parsed further, so the peer's reply is not awaited.
+        state.phase = Phase::Done;
+        state.wake_all_readers();
+        state.wake_writers();
+    }
+
+    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.read_closed {
+            return Step::Idle;
+        }
+        {
+            let mut state = self.shared.lock();
+            if matches!(state.phase, Phase::Done) {
+                drop(state);
+                return self.poll_drain_until_eof(cx);
+            }
+            if state.inbox.len() >= INBOX_MESSAGES || state.inbox_bytes >= INBOX_BYTES {
+                return Step::Idle; // The reader will wake us when it takes something.
+            }
+            match self.decoder.decode(&mut self.rbuf) {
+                Ok(Some(event)) => {
+                    Self::handle_event(&mut state, event);
+                    return Step::Progress;
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    Self::fail(&mut state, err);
+                    drop(state);
+                    self.read_closed = true;
+                    return Step::Progress;
+                }
+            }
+        }
+        let want = self
+            .decoder
+            .bytes_needed(self.rbuf.len())
+            .unwrap_or(0)
+            .clamp(READ_CHUNK, 1 << 20);
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+            self.rbuf.reserve(want);
+        }
+        let spare = self.rbuf.spare_capacity_mut();
+        let mut read_buf = ReadBuf::uninit(spare);
+        match Pin::new(&mut self.stream).poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) => {
+                let n = read_buf.filled().len();
+                if n == 0 {
+                    self.on_eof();
+                } else {
+                    // SAFETY: `poll_read` initialised the first `n` bytes of the spare capacity.
+                    unsafe { self.rbuf.set_len(self.rbuf.len() + n) };
+                }
+                Step::Progress
+            }
+            Poll::Ready(Err(e)) => {
+                self.on_io_error(e);
+                Step::Progress
+            }
+            Poll::Pending => Step::Idle,
+        }
+    }
+
+    /// After the closing handshake a client waits for the server to close TCP (RFC 6455 7.1.1);
+    /// whatever still arrives is discarded.
+    fn poll_drain_until_eof(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.shared.role == Role::Server {
+            return Step::Idle;
+        }
+        self.rbuf.clear();
+        if self.rbuf.capacity() < 512 {
+            self.rbuf.reserve(512);
+        }
+        let mut read_buf = ReadBuf::uninit(self.rbuf.spare_capacity_mut());
+        match Pin::new(&mut self.stream).poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) if read_buf.filled().is_empty() => {
+                self.read_closed = true;
+                Step::Progress
+            }
+            Poll::Ready(Ok(())) => Step::Progress,
+            Poll::Ready(Err(_)) => {
+                self.read_closed = true;
+                Step::Progress
+            }
+            Poll::Pending => Step::Idle,
+        }
+    }
+
+    fn on_eof(&mut self) {
+        self.read_closed = true;
+        let mut state = self.shared.lock();
+        if !matches!(state.phase, Phase::Done) {
+            state.end_with(
+                CloseCode::ABNORMAL,
+                "connection closed without a close frame",
+            );
+            state.phase = Phase::Done;
+        }
+        state.wake_all_readers();
+        state.wake_writers();
+    }
+
+    fn on_io_error(&mut self, e: std::io::Error) {
+        self.read_closed = true;
+        let mut state = self.shared.lock();
+        if !matches!(state.phase, Phase::Done) {
+            state.end_with(CloseCode::ABNORMAL, &format!("connection lost: {e}"));
+            state.phase = Phase::Done;
+        }
+        state.wbuf = WriteBuf::new();
+        state.wake_all_readers();
+        state.wake_writers();
+    }
+
+    fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Step {
+        let mut state = self.shared.lock();
+        if state.wbuf.is_empty() {
+            return Step::Idle;
+        }
+        let mut slices = [IoSlice::new(&[]); 64];
+        let n = state.wbuf.io_slices(&mut slices);
+        let result = if n == 1 {
+            Pin::new(&mut self.stream).poll_write(cx, &slices[0])
+        } else {
+            Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
+        };
+        match result {
+            Poll::Ready(Ok(0)) => {
+                drop(state);
+                self.on_io_error(std::io::ErrorKind::WriteZero.into());
+                Step::Progress
+            }
+            Poll::Ready(Ok(written)) => {
+                state.wbuf.advance(written);
+                if state.wbuf.len() < state.write_limit {
+                    state.wake_writers();
+                }
+                Step::Progress
+            }
+            Poll::Ready(Err(e)) => {
+                drop(state);
+                self.on_io_error(e);
+                Step::Progress
+            }
+            Poll::Pending => Step::Idle,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        {
+            let mut state = this.shared.lock();
+            if !state
+                .driver
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                state.driver = Some(cx.waker().clone());
+            }
+        }
+        // Bounded so one busy connection cannot monopolise a worker thread.
+        let mut budget_left = false;
+        for _ in 0..256 {
+            let read = this.poll_read_side(cx);
+            let write = this.poll_write_side(cx);
+            if matches!((read, write), (Step::Idle, Step::Idle)) {
+                budget_left = true;
+                break;
+            }
+        }
+        if !budget_left {
+            // Out of budget with work left: yield, and ask to be polled again.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let (phase_done, closing, wbuf_empty, timeout) = {
+            let state = this.shared.lock();
+            (
+                matches!(state.phase, Phase::Done),
+                matches!(state.phase, Phase::CloseSent),
+                state.wbuf.is_empty(),
+                state.close_timeout,
+            )
+        };
+        if closing || (phase_done && this.shared.role == Role::Client && !this.read_closed) {
+            // Waiting for the peer's close frame (or, as a client, for the server to close TCP).
+            if let Some(t) = timeout {
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(t)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    let mut state = this.shared.lock();
+                    if closing {
+                        state.close_timeout_hit = true;
+                        state.end_with(CloseCode::ABNORMAL, "no close frame received in time");
+                    }
+                    state.phase = Phase::Done;
+                    drop(state);
+                    this.read_closed = true;
+                    return this.finish(cx);
+                }
+            }
+            return Poll::Pending;
+        }
+        if phase_done && wbuf_empty {
+            return this.finish(cx);
+        }
+        // Otherwise: open, or flushing the last frames (an I/O error empties the buffer).
+        Poll::Pending
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    fn finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.shutdown_done {
+            // Close our side of TCP; errors here change nothing for the application.
+            if let Poll::Pending = Pin::new(&mut self.stream).poll_shutdown(cx) {
+                return Poll::Pending;
+            }
+            self.shutdown_done = true;
+        }
+        let mut state = self.shared.lock();
+        state.finished = true;
+        state.end_with(CloseCode::ABNORMAL, "connection ended");
+        state.wake_all_readers();
+        state.wake_writers();
+        for w in state.finish_waiters.drain(..) {
+            w.wake();
+        }
+        self.rbuf = BytesMut::new();
+        Poll::Ready(())
+    }
+}
+
+impl<S> Drop for Driver<S> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        if !state.finished {
+            state.finished = true;
+            state.end_with(CloseCode::ABNORMAL, "connection dropped");
+            state.wake_all_readers();
+            state.wake_writers();
+            for w in state.finish_waiters.drain(..) {
+                w.wake();
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The per-connection dispatch loop: events in order, one handler at a time, replies acted on.
+//!
+//! The connection driver runs beside this loop in the same task, so pings are answered and a
+//! peer's close is echoed even while a handler runs; the next data message is only taken once
+//! the current handler (and the sending of its reply) finished.
+
+use crate::caller::Caller;
+use crate::conn::{Incoming, WebSocket};
+use crate::error::{Error, Result};
+use crate::proto::{CloseCode, CloseFrame, Message};
+use crate::service::{Event, Reply, Service};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Runs a future, turning a panic into `Err(message)`.
+struct CatchUnwind<F>(F);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::result::Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field; it is never moved out.
+        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+/// Runs `future` and reports a panic inside it as `Err` with the panic message.
+pub(crate) async fn catch_unwind<F: Future>(future: F) -> std::result::Result<F::Output, String> {
+    CatchUnwind(future).await
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a handler panicked".to_owned()
+    }
+}
+
+/// Closes with 1003 after a binding failure: Ballerina cuts a message over 100 characters to
+/// 80 plus "...", and the whole reason must fit a close frame.
+pub(crate) fn binding_failure_reason(message: &str) -> String {
+    let message = if message.chars().count() > 100 {
+        format!("{}...", message.chars().take(80).collect::<String>())
+    } else {
+        message.to_owned()
+    };
+    format!("data binding failed: {message}")
+}
+
+pub(crate) struct Connection<S: Service> {
+    pub service: S,
+    pub caller: Caller,
+    pub state: Arc<S::State>,
+    pub ws: WebSocket,
+    pub idle_timeout: Option<Duration>,
+    pub close_timeout: Option<Duration>,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl<S: Service> Connection<S> {
+    /// Dispatches until the connection ends.
+    pub(crate) async fn run(mut self) {
+        if let Flow::Stop = self.dispatch(Event::Open).await {
+            return;
+        }
+        let mut saw_close = false;
+        loop {
+            let next = match self.idle_timeout.filter(|_| S::HANDLERS.idle_timeout) {
+                Some(idle) => match tokio::time::timeout(idle, self.ws.recv()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        if let Flow::Stop = self.dispatch(Event::IdleTimeout).await {
+                            break;
+                        }
+                        continue;
+                    }
+                },
+                None => self.ws.recv().await,
+            };
+            let event = match next {
+                Ok(Incoming::Message(Message::Text(t))) => Event::Text(t),
+                Ok(Incoming::Message(Message::Binary(b))) => Event::Binary(b),
+                Ok(Incoming::Ping(p)) => Event::Ping(p),
+                Ok(Incoming::Pong(p)) => Event::Pong(p),
+                Ok(Incoming::Close(frame)) => {
+                    saw_close = true;
+                    let (code, reason) = frame.map_or((CloseCode::NO_STATUS, String::new()), |f| {
+                        (f.code, f.reason)
+                    });
+                    Event::Close { code, reason }
+                }
+                Err(Error::ConnectionClosure(_)) => break,
+                Err(e) => Event::Error(e),
+            };
+            let is_close = matches!(event, Event::Close { .. });
+            if let Flow::Stop = self.dispatch(event).await {
+                break;
+            }
+            if is_close {
+                break;
+            }
+        }
+        if !saw_close {
+            // The connection ended without a close frame from the peer (or after ours): tell
+            // the service once how it ended.
+            if let Some((code, reason)) = self.ws.close_status() {
+                if code == CloseCode::ABNORMAL {
+                    let _ = self.dispatch(Event::Close { code, reason }).await;
+                }
+            }
+        }
+    }
+
+    /// Handles one event and acts on the reply; errors from acting go to `on_error`.
+    async fn dispatch(&mut self, event: Event) -> Flow {
+        let mut event = event;
+        // An error raised while handling an error is only logged, so a failing `on_error`
+        // cannot loop.
+        for _ in 0..2 {
+            let from_error = matches!(event, Event::Error(_));
+            let outcome = catch_unwind(self.service.handle(&self.caller, &self.state, event)).await;
+            let reply = match outcome {
+                Ok(reply) => reply,
+                Err(panic) => {
+                    log_error(&format!(
+                        "handler panicked on connection {}: {panic}",
+                        self.caller.id()
+                    ));
+                    self.fail(CloseFrame::new(
+                        CloseCode::INTERNAL_ERROR,
+                        "unexpected condition",
+                    ))
+                    .await;
+                    return Flow::Stop;
+                }
+            };
+            match self.act(reply).await {
+                Ok(flow) => return flow,
+                Err(e) if from_error => {
+                    log_error(&format!(
+                        "on_error failed on connection {}: {e}",
+                        self.caller.id()
+                    ));
+                    return Flow::Continue;
+                }
+                Err(e) => event = Event::Error(e),
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn act(&mut self, reply: Reply) -> Result<Flow> {
+        match reply {
+            Reply::None => {}
+            Reply::Text(t) => self.ws.send(Message::Text(t)).await?,
+            Reply::Binary(b) => self.ws.send(Message::Binary(b)).await?,
+            Reply::Pong(p) => self.ws.pong(p).await?,
+            Reply::Close(frame) => {
+                self.close_with(frame).await;
+                return Ok(Flow::Stop);
+            }
+            Reply::Stream(stream) => {
+                let caller = self.caller.clone();
+                let close_timeout = self.close_timeout;
+                tokio::spawn(async move { run_stream(stream, caller, close_timeout).await });
+            }
+            Reply::Error(e) => return Err(e),
+            Reply::BindingFailed(message) => {
+                let reason = binding_failure_reason(&message);
+                self.close_with(CloseFrame::new(CloseCode::UNSUPPORTED_DATA, reason))
+                    .await;
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    async fn close_with(&mut self, frame: CloseFrame) {
+        if !frame.code.is_sendable() {
+            // Ballerina: an invalid status closes TCP without a close frame (the peer sees 1006).
+            self.ws.abort();
+            return;
+        }
+        let _ = self
+            .ws
+            .close(Some(frame), self.close_timeout.or(Some(Duration::MAX)))
+            .await;
+    }
+
+    async fn fail(&mut self, frame: CloseFrame) {
+        if self.ws.start_close(Some(frame)).is_err() {
+            self.ws.abort();
+        }
+    }
+}
+
+async fn run_stream(
+    mut stream: crate::service::ReplyStream,
+    caller: Caller,
+    close_timeout: Option<Duration>,
+) {
+    let ws = caller.websocket().clone();
+    loop {
+        let item = catch_unwind(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx))).await;
+        let result = match item {
+            Ok(None) => return,
+            Ok(Some(Reply::None)) => Ok(()),
+            Ok(Some(Reply::Text(t))) => ws.send(Message::Text(t)).await,
+            Ok(Some(Reply::Binary(b))) => ws.send(Message::Binary(b)).await,
+            Ok(Some(Reply::Pong(p))) => ws.pong(p).await,
+            Ok(Some(Reply::Close(frame))) => {
+                if frame.code.is_sendable() {
+                    let _ = ws
+                        .close(Some(frame), close_timeout.or(Some(Duration::MAX)))
+                        .await;
+                } else {
+                    ws.abort();
+                }
+                return;
+            }
+            Ok(Some(Reply::Stream(_))) => Ok(()),
+            Ok(Some(Reply::Error(e))) => {
+                let _ = ws.start_close(Some(CloseFrame::new(
+                    CloseCode::INTERNAL_ERROR,
+                    format!("streaming failed: {e}"),
+                )));
+                return;
+            }
+            Ok(Some(Reply::BindingFailed(m))) => Err(Error::PayloadBinding(m)),
+            Err(panic) => {
+                let _ = ws.start_close(Some(CloseFrame::new(
+                    CloseCode::INTERNAL_ERROR,
+                    format!("streaming failed: panic from next: {panic}"),
+                )));
+                return;
+            }
+        };
+        if result.is_err() {
+            return; // The connection is closing or closed: nothing more to stream.
+        }
+    }
+}
+
+pub(crate) fn log_error(message: &str) {
+    eprintln!("ws-framework: {message}");
+}

@@ -1,0 +1,36 @@
+//! # ws-framework
+//!
+//! Declarative WebSocket services for Rust: annotate an `impl` block with `#[ws_service]` and
+//! its methods with `#[on_text]`, `#[on_binary]`, `#[on_close]`, ... and the framework serves
+//! the upgrade, the dispatch, the ping/pong and the closing handshake (RFC 6455), with
+//! per-message compression (RFC 7692) on by default.
+//!
+//! The layers, from the wire up:
+//! - [`proto`]: frames, masking, UTF-8, close codes, permessage-deflate; no I/O.
+//! - [`handshake`]: the opening handshake as pure functions over `http` types.
+//! - [`conn`]: the connection driver over any `AsyncRead + AsyncWrite`.
+//! - [`Service`], [`Caller`], [`UpgradeRequest`]: what services are made of.
+
+pub mod binding;
+pub mod caller;
+pub mod conn;
+mod dispatch;
+pub mod error;
+pub mod handshake;
+// pub mod listener;
+// pub mod path_template;
+pub mod proto;
+pub mod service;
+pub mod stream;
+pub mod upgrade;
+
+#[doc(hidden)]
+#[path = "__private.rs"]
+pub mod __private;
+
+pub use caller::{Caller, ConnectionId};
+pub use conn::{ConnConfig, Incoming, WebSocket};
+pub use error::{Closure, Error, Result};
+pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
+pub use service::{Event, Handlers, Reply, Service, ServiceConfig};
+pub use upgrade::{UpgradeError, UpgradeRequest};

@@ -1,0 +1,568 @@
+//! `Listener`: the server. Accepts TCP connections, serves the HTTP/1.1 upgrade with hyper,
+//! routes it to the attached service whose path matches best, and runs each connection.
+
+use crate::caller::Caller;
+use crate::conn::{ConnConfig, WebSocket};
+use crate::dispatch::{catch_unwind, log_error, Connection};
+use crate::error::{Error, Result};
+use crate::handshake::{accept, validate_request, AcceptConfig};
+use crate::path_template::Template;
+use crate::proto::deflate::DeflateConfig;
+use crate::proto::{CloseCode, CloseFrame, Limits, Role};
+use crate::service::{Service, ServiceConfig};
+use crate::upgrade::UpgradeRequest;
+use bytes::{Bytes, BytesMut};
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming as Body;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::Notify;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Listener settings (Ballerina's `ListenerConfiguration`).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ListenerConfig {
+    /// How long the upgrade request may take to arrive (default 120 s; `None` disables).
+    pub request_timeout: Option<Duration>,
+    /// The `Server` header of every response (default `ws-framework`; `None` omits it).
+    pub server_header: Option<String>,
+    /// Longest request URI accepted (default 4096; longer: 414).
+    pub max_uri_len: usize,
+    /// Largest total size of request headers (default 8192; larger: 431).
+    pub max_header_size: usize,
+    /// Negotiate permessage-deflate when a service allows it (default on).
+    pub compression: bool,
+    /// How long a graceful stop waits for closing handshakes (default 10 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Some(Duration::from_secs(120)),
+            server_header: Some("ws-framework".to_owned()),
+            max_uri_len: 4096,
+            max_header_size: 8192,
+            compression: true,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ListenerConfig {
+    /// Sets the upgrade-request timeout; zero disables it.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = (!timeout.is_zero()).then_some(timeout);
+        self
+    }
+
+    /// Sets the `Server` header.
+    pub fn server_header(mut self, value: Option<String>) -> Self {
+        self.server_header = value;
+        self
+    }
+
+    /// Turns compression on or off for every service of this listener.
+    pub fn compression(mut self, on: bool) -> Self {
+        self.compression = on;
+        self
+    }
+
+    /// Sets how long a graceful stop waits.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+}
+
+/// A type-erased attached service.
+trait Route: Send + Sync {
+    fn template(&self) -> &Template;
+    fn service_type(&self) -> TypeId;
+    fn upgrade(
+        self: Arc<Self>,
+        req: Request<Body>,
+        params: Vec<(String, String)>,
+        peer: SocketAddr,
+        listener: Arc<Inner>,
+    ) -> BoxFuture<'static, Response<Full<Bytes>>>;
+}
+
+struct ServiceRoute<S: Service> {
+    state: Arc<S::State>,
+    config: ServiceConfig,
+    template: Template,
+}
+
+struct Inner {
+    config: ListenerConfig,
+    local_addr: SocketAddr,
+    tcp: Mutex<Option<TcpListener>>,
+    routes: RwLock<Vec<Arc<dyn Route>>>,
+    connections: Mutex<HashMap<u64, WebSocket>>,
+    active: AtomicUsize,
+    idle: Notify,
+    stopping: AtomicBool,
+    stop: Notify,
+    stopped: Notify,
+    started: AtomicBool,
+}
+
+/// A WebSocket server on one address, serving any number of services by path.
+///
+/// ```no_run
+/// # async fn run() -> ws_framework::Result<()> {
+/// use ws_framework::Listener;
+/// let listener = Listener::bind("127.0.0.1:0").await?;
+/// println!("listening on {}", listener.local_addr());
+/// // listener.attach::<MyService>()?;
+/// listener.start()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Listener {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("local_addr", &self.inner.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listener {
+    /// Binds `addr` with the default configuration. Port 0 picks a free port; see
+    /// [`Listener::local_addr`].
+    pub async fn bind(addr: impl ToSocketAddrs) -> Result<Self> {
+        Self::bind_with(addr, ListenerConfig::default()).await
+    }
+
+    /// Binds `addr` with `config`.
+    pub async fn bind_with(addr: impl ToSocketAddrs, config: ListenerConfig) -> Result<Self> {
+        let tcp = TcpListener::bind(addr).await.map_err(Error::Connection)?;
+        let local_addr = tcp.local_addr().map_err(Error::Connection)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                local_addr,
+                tcp: Mutex::new(Some(tcp)),
+                routes: RwLock::new(Vec::new()),
+                connections: Mutex::new(HashMap::new()),
+                active: AtomicUsize::new(0),
+                idle: Notify::new(),
+                stopping: AtomicBool::new(false),
+                stop: Notify::new(),
+                stopped: Notify::new(),
+                started: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The bound address (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// Attaches service `S` with a default shared state. See [`Listener::attach_with`].
+    pub fn attach<S: Service>(&self) -> Result<()>
+    where
+        S::State: Default,
+    {
+        self.attach_with::<S>(S::State::default())
+    }
+
+    /// Attaches service `S` at its path, with `state` shared by all its connections. Works
+    /// while the listener runs. Fails when the path is invalid or already taken.
+    pub fn attach_with<S: Service>(&self, state: S::State) -> Result<()> {
+        let config = S::config();
+        let template = Template::parse(config.path)
+            .map_err(|e| Error::InvalidArgument(format!("service path `{}`: {e}", config.path)))?;
+        let mut routes = write(&self.inner.routes);
+        if let Some(existing) = routes.iter().find(|r| r.template().same_shape(&template)) {
+            let _ = existing;
+            return Err(Error::InvalidArgument(format!(
+                "a service is already attached at `{}`",
+                config.path
+            )));
+        }
+        routes.push(Arc::new(ServiceRoute::<S> {
+            state: Arc::new(state),
+            config,
+            template,
+        }));
+        Ok(())
+    }
+
+    /// Detaches service `S`: new upgrades to its path get 404; open connections are left alone.
+    pub fn detach<S: Service>(&self) -> Result<()> {
+        let mut routes = write(&self.inner.routes);
+        let before = routes.len();
+        routes.retain(|r| r.service_type() != TypeId::of::<S>());
+        if routes.len() == before {
+            return Err(Error::InvalidArgument(
+                "cannot detach the service: it has not been attached".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts accepting connections in a background task. Returns at once.
+    pub fn start(&self) -> Result<()> {
+        let tcp = self
+            .inner
+            .tcp
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| Error::InvalidArgument("the listener was already started".to_owned()))?;
+        self.inner.started.store(true, Ordering::SeqCst);
+        let inner = self.inner.clone();
+        tokio::spawn(accept_loop(inner, tcp));
+        Ok(())
+    }
+
+    /// Starts (if not yet started) and waits until the listener is stopped.
+    pub async fn run(&self) -> Result<()> {
+        let stopped = self.inner.stopped.notified();
+        if !self.inner.started.load(Ordering::SeqCst) {
+            self.start()?;
+        }
+        stopped.await;
+        Ok(())
+    }
+
+    /// Stops accepting, sends 1001 "going away" to every open connection, waits for their
+    /// closing handshakes up to the shutdown timeout, then cuts the rest. Returns when done.
+    pub async fn graceful_stop(&self) {
+        self.stop_accepting();
+        let open: Vec<WebSocket> = lock(&self.inner.connections).values().cloned().collect();
+        for ws in &open {
+            let _ = ws.start_close(Some(CloseFrame::new(
+                CloseCode::GOING_AWAY,
+                "server shutting down",
+            )));
+        }
+        let deadline = tokio::time::Instant::now() + self.inner.config.shutdown_timeout;
+        while self.inner.active.load(Ordering::SeqCst) > 0 {
+            let idle = self.inner.idle.notified();
+            if self.inner.active.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                break;
+            }
+        }
+        for ws in lock(&self.inner.connections).values() {
+            ws.abort();
+        }
+        self.inner.stopped.notify_waiters();
+    }
+
+    /// Stops accepting and ends every open connection at once, without closing handshakes.
+    pub fn immediate_stop(&self) {
+        self.stop_accepting();
+        for ws in lock(&self.inner.connections).values() {
+            ws.abort();
+        }
+        self.inner.stopped.notify_waiters();
+    }
+
+    fn stop_accepting(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.stop.notify_waiters();
+        lock(&self.inner.tcp).take();
+    }
+
+    /// The number of open WebSocket connections.
+    pub fn connection_count(&self) -> usize {
+        lock(&self.inner.connections).len()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn accept_loop(inner: Arc<Inner>, tcp: TcpListener) {
+    loop {
+        let stop = inner.stop.notified();
+        if inner.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::select! {
+            _ = stop => return,
+            accepted = tcp.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_http(inner.clone(), stream, peer));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    log_error(&format!("accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
+    let service = {
+        let inner = inner.clone();
+        hyper::service::service_fn(move |req| {
+            let inner = inner.clone();
+            async move { Ok::<_, Infallible>(handle_request(inner, req, peer).await) }
+        })
+    };
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(inner.config.request_timeout)
+        .max_buf_size((inner.config.max_uri_len + inner.config.max_header_size).max(8192) + 1024);
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let stop = inner.stop.notified();
+    tokio::pin!(conn);
+    tokio::pin!(stop);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = &mut stop => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+fn text_response(status: StatusCode, body: impl Into<String>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body.into())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+async fn handle_request(
+    inner: Arc<Inner>,
+    req: Request<Body>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let mut resp = route_request(inner.clone(), req, peer).await;
+    if let Some(server) = &inner.config.server_header {
+        if let Ok(value) = HeaderValue::from_str(server) {
+            resp.headers_mut().insert(header::SERVER, value);
+        }
+    }
+    resp
+}
+
+async fn route_request(
+    inner: Arc<Inner>,
+    req: Request<Body>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > inner.config.max_uri_len {
+        return text_response(StatusCode::URI_TOO_LONG, "request URI too long");
+    }
+    let header_size: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    if header_size > inner.config.max_header_size {
+        return text_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request headers too large",
+        );
+    }
+    if inner.stopping.load(Ordering::SeqCst) {
+        return text_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        );
+    }
+    let path = req.uri().path().to_owned();
+    let found = {
+        let routes = read(&inner.routes);
+        routes
+            .iter()
+            .filter_map(|r| {
+                r.template()
+                    .matches(&path)
+                    .map(|params| (r.clone(), params))
+            })
+            .max_by_key(|(r, _)| r.template().specificity())
+    };
+    match found {
+        Some((route, params)) => route.upgrade(req, params, peer, inner.clone()).await,
+        None => text_response(
+            StatusCode::NOT_FOUND,
+            format!("no service found to handle the request for {path}"),
+        ),
+    }
+}
+
+impl<S: Service> Route for ServiceRoute<S> {
+    fn template(&self) -> &Template {
+        &self.template
+    }
+
+    fn service_type(&self) -> TypeId {
+        TypeId::of::<S>()
+    }
+
+    fn upgrade(
+        self: Arc<Self>,
+        mut req: Request<Body>,
+        params: Vec<(String, String)>,
+        peer: SocketAddr,
+        listener: Arc<Inner>,
+    ) -> BoxFuture<'static, Response<Full<Bytes>>> {
+        Box::pin(async move {
+            let offer = match validate_request(&req) {
+                Ok(offer) => offer,
+                Err(e) => {
+                    let err = e.to_response();
+                    let (parts, body) = err.into_parts();
+                    return Response::from_parts(parts, Full::new(Bytes::from(body)));
+                }
+            };
+            let on_upgrade = hyper::upgrade::on(&mut req);
+            let (parts, _body) = req.into_parts();
+            let mut request = UpgradeRequest::new(parts, params, peer, false);
+            let service = match catch_unwind(S::upgrade(&mut request, &self.state)).await {
+                Ok(Ok(service)) => service,
+                Ok(Err(e)) => {
+                    let mut resp = text_response(e.status(), e.message().to_owned());
+                    for (name, value) in e.headers() {
+                        resp.headers_mut().append(name, value.clone());
+                    }
+                    return resp;
+                }
+                Err(panic) => {
+                    log_error(&format!(
+                        "upgrade hook of `{}` panicked: {panic}",
+                        self.config.path
+                    ));
+                    return text_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal server error",
+                    );
+                }
+            };
+            let compression = self.config.compression && listener.config.compression;
+            let accept_config = AcceptConfig {
+                protocols: self.config.protocols.clone(),
+                deflate: compression.then(DeflateConfig::default),
+            };
+            let (head, negotiated) = accept(&offer, &accept_config);
+            let (mut head, ()) = head.into_parts();
+            for (name, value) in request.take_response_headers().iter() {
+                head.headers.append(name, value.clone());
+            }
+            let path = request.path().to_owned();
+            let route = self.clone();
+            tokio::spawn(async move {
+                let upgraded = match on_upgrade.await {
+                    Ok(upgraded) => upgraded,
+                    Err(e) => {
+                        log_error(&format!("upgrade failed: {e}"));
+                        return;
+                    }
+                };
+                let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+                    Ok(parts) => parts,
+                    Err(_) => {
+                        log_error("upgrade produced an unexpected stream type");
+                        return;
+                    }
+                };
+                let stream = parts.io.into_inner();
+                let read_buf = BytesMut::from(&parts.read_buf[..]);
+                route
+                    .run_connection(service, stream, read_buf, negotiated, path, peer, listener)
+                    .await;
+            });
+            Response::from_parts(head, Full::new(Bytes::new()))
+        })
+    }
+}
+
+impl<S: Service> ServiceRoute<S> {
+    #[allow(clippy::too_many_arguments)]
+    async fn run_connection(
+        self: Arc<Self>,
+        service: S,
+        stream: TcpStream,
+        read_buf: BytesMut,
+        negotiated: crate::handshake::Negotiated,
+        path: String,
+        peer: SocketAddr,
+        listener: Arc<Inner>,
+    ) {
+        let config = &self.config;
+        let mut conn_config = ConnConfig::default();
+        conn_config.limits = Limits {
+            max_frame_size: config.max_frame_size,
+            max_message_size: config.max_message_size,
+        };
+        conn_config.max_send_frame_size = config.max_frame_size;
+        conn_config.close_timeout = config.close_timeout;
+        conn_config.auto_pong = !S::HANDLERS.ping;
+        conn_config.deliver_pongs = S::HANDLERS.pong;
+        let (ws, driver) = WebSocket::from_upgraded(
+            stream,
+            Role::Server,
+            conn_config,
+            negotiated.protocol,
+            negotiated.deflate,
+            read_buf,
+        );
+        let caller = Caller::new(ws.clone(), peer, false, path, config.close_timeout);
+        let id = ws.id();
+        listener.active.fetch_add(1, Ordering::SeqCst);
+        lock(&listener.connections).insert(id, ws.clone());
+        let connection = Connection {
+            service,
+            caller,
+            state: self.state.clone(),
+            ws: ws.clone(),
+            idle_timeout: config.idle_timeout,
+            close_timeout: config.close_timeout,
+        };
+        // The driver and the dispatch loop share this task: no hand-off between tasks per message.
+        let dispatch = async move {
+            connection.run().await;
+        };
+        let ((), ()) = tokio::join!(driver, dispatch);
+        lock(&listener.connections).remove(&id);
+        if listener.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            listener.idle.notify_waiters();
+        }
+    }
+}
