@@ -1,7 +1,7 @@
 //! `Caller`: one server-side connection, as handlers see it.
 
 use crate::conn::WebSocket;
-use crate::error::{Closure, Error, Result};
+use crate::error::Result;
 use crate::proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
 use bytes::Bytes;
 use std::any::Any;
@@ -189,9 +189,5 @@ impl Caller {
     /// Whether permessage-deflate is in use.
     pub fn is_compressed(&self) -> bool {
         self.inner.ws.deflate().is_some()
-    }
-
-    pub(crate) fn closure_error(attempted: &'static str) -> Error {
-        Error::ConnectionClosure(Closure::CloseSent { attempted })
     }
 }

@@ -17,8 +17,8 @@ pub mod conn;
 mod dispatch;
 pub mod error;
 pub mod handshake;
-// pub mod listener;
-// pub mod path_template;
+pub mod listener;
+pub mod path_template;
 pub mod proto;
 pub mod service;
 pub mod stream;
@@ -28,9 +28,13 @@ pub mod upgrade;
 #[path = "__private.rs"]
 pub mod __private;
 
+/// The `http` crate, re-exported for request and response types.
+pub use http;
+
 pub use caller::{Caller, ConnectionId};
 pub use conn::{ConnConfig, Incoming, WebSocket};
 pub use error::{Closure, Error, Result};
+pub use listener::{Listener, ListenerConfig};
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
 pub use service::{Event, Handlers, Reply, Service, ServiceConfig};
 pub use upgrade::{UpgradeError, UpgradeRequest};

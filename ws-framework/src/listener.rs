@@ -189,11 +189,13 @@ impl Listener {
     /// while the listener runs. Fails when the path is invalid or already taken.
     pub fn attach_with<S: Service>(&self, state: S::State) -> Result<()> {
         let config = S::config();
-        let template = Template::parse(config.path)
+        let template = crate::path_template::parse(config.path)
             .map_err(|e| Error::InvalidArgument(format!("service path `{}`: {e}", config.path)))?;
         let mut routes = write(&self.inner.routes);
-        if let Some(existing) = routes.iter().find(|r| r.template().same_shape(&template)) {
-            let _ = existing;
+        if routes.iter().any(|r| {
+            r.template().segments() == template.segments()
+                && r.template().is_wildcard() == template.is_wildcard()
+        }) {
             return Err(Error::InvalidArgument(format!(
                 "a service is already attached at `{}`",
                 config.path

@@ -57,7 +57,9 @@ pub struct PathError {
 
 impl PathError {
     fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }
 
@@ -87,9 +89,15 @@ pub fn parse(template: &str) -> Result<Template, PathError> {
         return Err(PathError::new("the path is empty: write `/` for the root"));
     }
     if !template.starts_with('/') {
-        return Err(PathError::new(format!("the path must start with `/`: write `/{template}`")));
+        return Err(PathError::new(format!(
+            "the path must start with `/`: write `/{template}`"
+        )));
     }
-    let mut out = Template { source: template.to_owned(), segments: Vec::new(), wildcard: false };
+    let mut out = Template {
+        source: template.to_owned(),
+        segments: Vec::new(),
+        wildcard: false,
+    };
     if template == "/" {
         return Ok(out);
     }
@@ -103,7 +111,9 @@ pub fn parse(template: &str) -> Result<Template, PathError> {
     let count = pieces.len();
     for (i, piece) in pieces.into_iter().enumerate() {
         if piece.is_empty() {
-            return Err(PathError::new("the path has an empty segment (`//`): remove one `/`"));
+            return Err(PathError::new(
+                "the path has an empty segment (`//`): remove one `/`",
+            ));
         }
         if piece == "*" {
             if i + 1 != count {
@@ -122,7 +132,9 @@ pub fn parse(template: &str) -> Result<Template, PathError> {
             };
             check_name(name, piece)?;
             if out.params().any(|p| p == name) {
-                return Err(PathError::new(format!("path parameter `{name}` appears twice")));
+                return Err(PathError::new(format!(
+                    "path parameter `{name}` appears twice"
+                )));
             }
             out.segments.push(Segment::Param(name.to_owned()));
             continue;
@@ -146,7 +158,9 @@ pub fn parse(template: &str) -> Result<Template, PathError> {
 fn check_name(name: &str, piece: &str) -> Result<(), PathError> {
     let mut chars = name.chars();
     let valid = match chars.next() {
-        Some(c) if c == '_' || c.is_ascii_alphabetic() => chars.all(|c| c == '_' || c.is_ascii_alphanumeric()),
+        Some(c) if c == '_' || c.is_ascii_alphabetic() => {
+            chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+        }
         _ => false,
     };
     if !valid || name == "_" {
@@ -188,7 +202,11 @@ impl Template {
     /// How specific the template is, to pick among several that match.
     pub fn specificity(&self) -> Specificity {
         Specificity {
-            literals: self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count(),
+            literals: self
+                .segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Literal(_)))
+                .count(),
             segments: self.segments.len(),
             exact: !self.wildcard,
         }
@@ -199,7 +217,11 @@ impl Template {
     pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
         let path = path.strip_prefix('/')?;
         let path = path.strip_suffix('/').unwrap_or(path);
-        let mut pieces = if path.is_empty() { Vec::new() } else { path.split('/').collect::<Vec<_>>() };
+        let mut pieces = if path.is_empty() {
+            Vec::new()
+        } else {
+            path.split('/').collect::<Vec<_>>()
+        };
         if self.wildcard {
             if pieces.len() < self.segments.len() {
                 return None;
@@ -257,12 +279,23 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn accepted_templates() {
-        for t in ["/", "/chat", "/chat/{room}", "/orders/{id}/items", "/a-b/c.d/~e", "/files/*", "/*", "/{_x1}"] {
+        for t in [
+            "/",
+            "/chat",
+            "/chat/{room}",
+            "/orders/{id}/items",
+            "/a-b/c.d/~e",
+            "/files/*",
+            "/*",
+            "/{_x1}",
+        ] {
             assert!(parse(t).is_ok(), "{t}: {:?}", parse(t));
         }
         let t = parse("/orders/{id}/items/{item}").unwrap();
@@ -311,9 +344,18 @@ mod tests {
 
     #[test]
     fn parameters_are_percent_decoded() {
-        assert_eq!(params("/chat/{room}", "/chat/r1"), Some(pairs(&[("room", "r1")])));
-        assert_eq!(params("/chat/{room}", "/chat/a%20b+c"), Some(pairs(&[("room", "a b+c")])));
-        assert_eq!(params("/chat/{room}", "/chat/%zz%4"), Some(pairs(&[("room", "%zz%4")])));
+        assert_eq!(
+            params("/chat/{room}", "/chat/r1"),
+            Some(pairs(&[("room", "r1")]))
+        );
+        assert_eq!(
+            params("/chat/{room}", "/chat/a%20b+c"),
+            Some(pairs(&[("room", "a b+c")]))
+        );
+        assert_eq!(
+            params("/chat/{room}", "/chat/%zz%4"),
+            Some(pairs(&[("room", "%zz%4")]))
+        );
         assert_eq!(params("/chat/{room}", "/chat/"), None);
         assert_eq!(params("/chat/{room}", "/chat//"), None);
         assert_eq!(
@@ -335,10 +377,16 @@ mod tests {
 
     #[test]
     fn the_most_specific_template_wins() {
-        let mut ts: Vec<Template> =
-            ["/*", "/chat/*", "/chat/{room}", "/chat/lobby", "/{a}/{b}"].iter().map(|t| parse(t).unwrap()).collect();
+        let mut ts: Vec<Template> = ["/*", "/chat/*", "/chat/{room}", "/chat/lobby", "/{a}/{b}"]
+            .iter()
+            .map(|t| parse(t).unwrap())
+            .collect();
         ts.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
-        let first_match = |path: &str| ts.iter().find(|t| t.matches(path).is_some()).map(|t| t.as_str().to_owned());
+        let first_match = |path: &str| {
+            ts.iter()
+                .find(|t| t.matches(path).is_some())
+                .map(|t| t.as_str().to_owned())
+        };
         assert_eq!(first_match("/chat/lobby").as_deref(), Some("/chat/lobby"));
         assert_eq!(first_match("/chat/r1").as_deref(), Some("/chat/{room}"));
         assert_eq!(first_match("/chat/r1/x").as_deref(), Some("/chat/*"));
