@@ -141,7 +141,11 @@ impl RetryConfig {
     /// The delay before retry `attempt` (0 for the first retry):
     /// `min(interval * backoff_factor^attempt, max_wait)`.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = if self.backoff_factor >= 1.0 { self.backoff_factor } else { 1.0 };
+        let factor = if self.backoff_factor >= 1.0 {
+            self.backoff_factor
+        } else {
+            1.0
+        };
         let exponent = i32::try_from(attempt).unwrap_or(i32::MAX);
         let secs = self.interval.as_secs_f64() * factor.powi(exponent);
         if secs.is_finite() && secs < self.max_wait.as_secs_f64() {
@@ -291,7 +295,9 @@ impl ClientBuilder {
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }
-            (Err(_), _) => self.fail(Error::InvalidArgument(format!("`{name}` is not a valid header name"))),
+            (Err(_), _) => self.fail(Error::InvalidArgument(format!(
+                "`{name}` is not a valid header name"
+            ))),
             (_, Err(_)) => self.fail(Error::InvalidArgument(format!(
                 "the value of header `{name}` is not a valid header value"
             ))),
@@ -305,7 +311,9 @@ impl ClientBuilder {
     /// cookie-octets (optionally in double quotes).
     pub fn cookie(mut self, name: &str, value: &str) -> Self {
         if !crate::handshake::is_token(name) {
-            self.fail(Error::InvalidArgument(format!("cookie name `{name}` is not a valid token")));
+            self.fail(Error::InvalidArgument(format!(
+                "cookie name `{name}` is not a valid token"
+            )));
         } else if !is_cookie_value(value) {
             self.fail(Error::InvalidArgument(format!(
                 "the value of cookie `{name}` has characters a cookie value cannot carry (space, `;`, `,`, `\"`, `\\`, controls)"
@@ -319,7 +327,9 @@ impl ClientBuilder {
     /// Sends `Authorization: Basic base64(username:password)`, replacing earlier credentials.
     pub fn basic_auth(mut self, username: &str, password: &str) -> Self {
         if username.contains(':') {
-            self.fail(Error::Auth(format!("a Basic user name cannot contain `:` (got `{username}`)")));
+            self.fail(Error::Auth(format!(
+                "a Basic user name cannot contain `:` (got `{username}`)"
+            )));
             return self;
         }
         let encoded = BASE64.encode(format!("{username}:{password}"));
@@ -339,7 +349,9 @@ impl ClientBuilder {
                 value.set_sensitive(true);
                 self.authorization = Some(value);
             }
-            Err(_) => self.fail(Error::Auth("the credentials are not a valid header value".into())),
+            Err(_) => self.fail(Error::Auth(
+                "the credentials are not a valid header value".into(),
+            )),
         }
     }
 
@@ -379,14 +391,22 @@ impl ClientBuilder {
     /// [`Error::PayloadTooLarge`] (close 1009), and sent messages are split into frames of at
     /// most this many bytes. Default 65536; 0 means the default.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.max_frame_size = if bytes == 0 { DEFAULT_MAX_FRAME_SIZE } else { bytes };
+        self.max_frame_size = if bytes == 0 {
+            DEFAULT_MAX_FRAME_SIZE
+        } else {
+            bytes
+        };
         self
     }
 
     /// The largest received message, counted after decompression; bigger ones fail the
     /// connection with [`Error::PayloadTooLarge`]. Default 16 MiB; 0 means the default.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.max_message_size = if bytes == 0 { DEFAULT_MAX_MESSAGE_SIZE } else { bytes };
+        self.max_message_size = if bytes == 0 {
+            DEFAULT_MAX_MESSAGE_SIZE
+        } else {
+            bytes
+        };
         self
     }
 
@@ -409,7 +429,9 @@ impl ClientBuilder {
         F: Fn(Client, Bytes) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Option<Bytes>> + Send + 'static,
     {
-        self.on_ping = Some(Arc::new(move |client, payload| Box::pin(handler(client, payload))));
+        self.on_ping = Some(Arc::new(move |client, payload| {
+            Box::pin(handler(client, payload))
+        }));
         self
     }
 
@@ -421,7 +443,9 @@ impl ClientBuilder {
         F: Fn(Client, Bytes) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.on_pong = Some(Arc::new(move |client, payload| Box::pin(handler(client, payload))));
+        self.on_pong = Some(Arc::new(move |client, payload| {
+            Box::pin(handler(client, payload))
+        }));
         self
     }
 
@@ -478,10 +502,13 @@ impl ClientBuilder {
         let target = parse_url(&self.url)?;
         let mut headers = self.headers;
         if !self.cookies.is_empty() {
-            let mut cookie = existing_cookie(&headers).map(|existing| format!("{existing}; ")).unwrap_or_default();
+            let mut cookie = existing_cookie(&headers)
+                .map(|existing| format!("{existing}; "))
+                .unwrap_or_default();
             cookie.push_str(&self.cookies.join("; "));
-            let value = HeaderValue::try_from(cookie)
-                .map_err(|_| Error::InvalidArgument("the Cookie header is not a valid header value".into()))?;
+            let value = HeaderValue::try_from(cookie).map_err(|_| {
+                Error::InvalidArgument("the Cookie header is not a valid header value".into())
+            })?;
             headers.insert(http::header::COOKIE, value);
         }
         if let Some(authorization) = self.authorization {
@@ -490,7 +517,10 @@ impl ClientBuilder {
         let on_ping = self.on_ping;
         let on_pong = self.on_pong;
         let mut conn = ConnConfig::default();
-        conn.limits = Limits { max_frame_size: self.max_frame_size, max_message_size: self.max_message_size };
+        conn.limits = Limits {
+            max_frame_size: self.max_frame_size,
+            max_message_size: self.max_message_size,
+        };
         conn.max_send_frame_size = self.max_frame_size;
         conn.close_timeout = self.close_timeout;
         conn.auto_pong = on_ping.is_none();
@@ -522,14 +552,23 @@ impl ClientBuilder {
 
 /// The `Cookie` header already set through [`ClientBuilder::header`], if any, as one value.
 fn existing_cookie(headers: &HeaderMap) -> Option<String> {
-    let values: Vec<&str> = headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+    let values: Vec<&str> = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     (!values.is_empty()).then(|| values.join("; "))
 }
 
 /// RFC 6265 section 4.1.1: `cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )`.
 fn is_cookie_value(value: &str) -> bool {
-    let inner = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-    inner.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    inner
+        .bytes()
+        .all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
 }
 
 struct Target {
@@ -541,24 +580,46 @@ struct Target {
 
 /// Checks `url` before anything is sent, with an error that says what to write instead.
 fn parse_url(url: &str) -> Result<Target> {
-    let invalid = |reason: String| Error::InvalidUrl { url: url.to_owned(), reason };
+    let invalid = |reason: String| Error::InvalidUrl {
+        url: url.to_owned(),
+        reason,
+    };
     let Some((scheme, _)) = url.split_once("://") else {
-        return Err(invalid("no scheme; write it as ws://host[:port]/path".into()));
+        return Err(invalid(
+            "no scheme; write it as ws://host[:port]/path".into(),
+        ));
     };
     let secure = if scheme.eq_ignore_ascii_case("ws") {
         false
     } else if scheme.eq_ignore_ascii_case("wss") {
-        return Err(invalid("wss:// is not supported yet (no TLS client); use ws://".into()));
+        return Err(invalid(
+            "wss:// is not supported yet (no TLS client); use ws://".into(),
+        ));
     } else if scheme.is_empty() {
-        return Err(invalid("no scheme; write it as ws://host[:port]/path".into()));
+        return Err(invalid(
+            "no scheme; write it as ws://host[:port]/path".into(),
+        ));
     } else {
         return Err(invalid(format!("unsupported scheme `{scheme}`; use ws://")));
     };
-    let uri: Uri = url.parse().map_err(|e| invalid(format!("malformed URL: {e}")))?;
-    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| invalid("no host; write it as ws://host[:port]/path".into()))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| invalid(format!("malformed URL: {e}")))?;
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid("no host; write it as ws://host[:port]/path".into()))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    Ok(Target { uri, host, port, secure })
+    Ok(Target {
+        uri,
+        host,
+        port,
+        secure,
+    })
 }
 
 /// One open WebSocket connection of a client (a reconnect replaces it).
@@ -578,17 +639,21 @@ impl Conn {
 /// TCP connect plus handshake, bounded by the handshake timeout.
 async fn open(settings: &Settings) -> Result<Conn> {
     let attempt = async {
-        let tcp = TcpStream::connect((settings.host.as_str(), settings.port)).await.map_err(|e| {
-            Error::Connection(std::io::Error::new(
-                e.kind(),
-                format!("cannot connect to {}:{}: {e}", settings.host, settings.port),
-            ))
-        })?;
+        let tcp = TcpStream::connect((settings.host.as_str(), settings.port))
+            .await
+            .map_err(|e| {
+                Error::Connection(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot connect to {}:{}: {e}", settings.host, settings.port),
+                ))
+            })?;
         let _ = tcp.set_nodelay(true);
         // A TLS connector wraps `tcp` here once wss:// is supported.
         handshake(settings, tcp).await
     };
-    tokio::time::timeout(settings.handshake_timeout, attempt).await.map_err(|_| Error::HandshakeTimedOut)?
+    tokio::time::timeout(settings.handshake_timeout, attempt)
+        .await
+        .map_err(|_| Error::HandshakeTimedOut)?
 }
 
 /// The opening handshake over any stream; spawns the connection's driver.
@@ -596,16 +661,23 @@ async fn handshake<S>(settings: &Settings, stream: S) -> Result<Conn>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (ws, driver, response) = crate::stream::connect_stream(stream, &settings.uri, &settings.options).await?;
+    let (ws, driver, response) =
+        crate::stream::connect_stream(stream, &settings.uri, &settings.options).await?;
     tokio::spawn(driver);
-    Ok(Conn { ws, response: Arc::new(response) })
+    Ok(Conn {
+        ws,
+        response: Arc::new(response),
+    })
 }
 
 /// Whether a failed connection attempt is worth repeating.
 fn is_retryable_connect(error: &Error) -> bool {
     match error {
         Error::Connection(_) | Error::HandshakeTimedOut => true,
-        Error::InvalidHandshake { status: Some(status), .. } => status.is_server_error(),
+        Error::InvalidHandshake {
+            status: Some(status),
+            ..
+        } => status.is_server_error(),
         _ => false,
     }
 }
@@ -641,7 +713,11 @@ async fn connect_retrying(
             let delay = retry.delay(retries);
             retries += 1;
             if let Some(hook) = &settings.on_retry {
-                hook(&RetryEvent { attempt: retries, delay, error: &error });
+                hook(&RetryEvent {
+                    attempt: retries,
+                    delay,
+                    error: &error,
+                });
             }
             tokio::time::sleep(delay).await;
         }
@@ -664,7 +740,10 @@ fn exhausted(settings: &Settings, retries: u32, last: &Error) -> Error {
     };
     Error::Connection(std::io::Error::new(
         kind,
-        format!("gave up on {} after {retries} retries; last error: {last}", settings.url),
+        format!(
+            "gave up on {} after {retries} retries; last error: {last}",
+            settings.url
+        ),
     ))
 }
 
@@ -776,7 +855,11 @@ impl Client {
     /// connection ended with (or, while the handshake is still under way, the code sent).
     fn closed_by_user(&self) -> Option<Error> {
         let frame = lock(&self.inner.user_close).clone()?;
-        let (code, reason) = self.current().ws.close_status().unwrap_or((frame.code, frame.reason));
+        let (code, reason) = self
+            .current()
+            .ws
+            .close_status()
+            .unwrap_or((frame.code, frame.reason));
         Some(Error::closed(code, reason))
     }
 
@@ -819,14 +902,21 @@ impl Client {
         if let Some(error) = self.closed_by_user() {
             return Err(error);
         }
-        let conn = Arc::new(connect_retrying(&self.inner.settings, Some(cause), &|| self.closed_by_user()).await?);
-        let user_close = lock(&self.inner.user_close).clone();
-        if let Some(frame) = user_close {
-            // `close` ran while we were connecting: the application wants no connection.
-            let _ = conn.ws.start_close(Some(frame.clone()));
-            return Err(Error::closed(frame.code, frame.reason));
+        let conn = Arc::new(
+            connect_retrying(&self.inner.settings, Some(cause), &|| self.closed_by_user()).await?,
+        );
+        {
+            // Under the `current` lock, as in `close`: a close either sees the new connection
+            // or is seen here.
+            let mut current = lock(&self.inner.current);
+            let user_close = lock(&self.inner.user_close).clone();
+            if let Some(frame) = user_close {
+                // `close` ran while we were connecting: the application wants no connection.
+                let _ = conn.ws.start_close(Some(frame.clone()));
+                return Err(Error::closed(frame.code, frame.reason));
+            }
+            *current = conn.clone();
         }
-        *lock(&self.inner.current) = conn.clone();
         self.start_control(&conn);
         Ok(conn)
     }
@@ -902,7 +992,9 @@ impl Client {
     pub async fn read(&self) -> Result<Message> {
         let timeout = self.inner.settings.read_timeout;
         let _one_reader = match timeout {
-            Some(t) => tokio::time::timeout(t, self.inner.read_lock.lock()).await.map_err(|_| Error::ReadTimedOut)?,
+            Some(t) => tokio::time::timeout(t, self.inner.read_lock.lock())
+                .await
+                .map_err(|_| Error::ReadTimedOut)?,
             None => self.inner.read_lock.lock().await,
         };
         loop {
@@ -911,12 +1003,16 @@ impl Client {
             }
             let conn = self.current();
             let received = match timeout {
-                Some(t) => tokio::time::timeout(t, conn.ws.recv()).await.map_err(|_| Error::ReadTimedOut)?,
+                Some(t) => tokio::time::timeout(t, conn.ws.recv())
+                    .await
+                    .map_err(|_| Error::ReadTimedOut)?,
                 None => conn.ws.recv().await,
             };
             match received {
                 Ok(Incoming::Message(message)) => return Ok(message),
-                Ok(Incoming::Close(Some(frame))) => return Err(Error::closed(frame.code, frame.reason)),
+                Ok(Incoming::Close(Some(frame))) => {
+                    return Err(Error::closed(frame.code, frame.reason))
+                }
                 Ok(Incoming::Close(None)) => return Err(Error::closed(CloseCode::NO_STATUS, "")),
                 // Control frames go to the control task or are answered by the driver.
                 Ok(Incoming::Ping(_) | Incoming::Pong(_)) => {}
@@ -1001,13 +1097,23 @@ impl Client {
     ///   again");
     /// - [`Closure::CloseTimeout`]: the server did not answer in time;
     /// - [`Closure::Closed`]: the connection had already ended.
-    pub async fn close(&self, code: impl Into<CloseCode>, reason: impl Into<String>, timeout: Option<Duration>) -> Result<()> {
+    pub async fn close(
+        &self,
+        code: impl Into<CloseCode>,
+        reason: impl Into<String>,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
         let frame = CloseFrame::new(code.into(), reason);
         if !frame.code.is_sendable() {
-            return Err(Error::ConnectionClosure(Closure::InvalidCode(frame.code.as_u16())));
+            return Err(Error::ConnectionClosure(Closure::InvalidCode(
+                frame.code.as_u16(),
+            )));
         }
-        lock(&self.inner.user_close).get_or_insert_with(|| frame.clone());
-        let ws = self.current().ws.clone();
+        let ws = {
+            let current = lock(&self.inner.current);
+            lock(&self.inner.user_close).get_or_insert_with(|| frame.clone());
+            current.ws.clone()
+        };
         match timeout {
             Some(Duration::ZERO) => ws.start_close(Some(frame)),
             timeout => ws.close(Some(frame), timeout).await,
@@ -1022,12 +1128,17 @@ impl Client {
 
     /// A copy of attribute `key`, if present and of type `T`.
     pub fn attribute<T: Any + Send + Sync + Clone>(&self, key: &str) -> Option<T> {
-        lock(&self.inner.attributes).get(key).and_then(|v| v.downcast_ref::<T>()).cloned()
+        lock(&self.inner.attributes)
+            .get(key)
+            .and_then(|v| v.downcast_ref::<T>())
+            .cloned()
     }
 
     /// Removes attribute `key`, returning it if it was of type `T`.
     pub fn remove_attribute<T: Any + Send + Sync + Clone>(&self, key: &str) -> Option<T> {
-        lock(&self.inner.attributes).remove(key).and_then(|v| v.downcast_ref::<T>().cloned())
+        lock(&self.inner.attributes)
+            .remove(key)
+            .and_then(|v| v.downcast_ref::<T>().cloned())
     }
 
     /// The id of the current connection, unique within the process; the same from every clone
@@ -1091,7 +1202,9 @@ mod tests {
 
     #[test]
     fn retry_delay_never_shrinks_or_overflows() {
-        let shrinking = RetryConfig::new().interval(Duration::from_millis(50)).backoff_factor(0.5);
+        let shrinking = RetryConfig::new()
+            .interval(Duration::from_millis(50))
+            .backoff_factor(0.5);
         assert_eq!(shrinking.delay(3), Duration::from_millis(50));
         let nan = RetryConfig::new().backoff_factor(f64::NAN);
         assert_eq!(nan.delay(5), Duration::from_secs(1));
@@ -1120,7 +1233,9 @@ mod tests {
         assert!(reason("localhost/echo").contains("no scheme"));
         assert!(reason("http://localhost/").contains("unsupported scheme `http`"));
         assert!(reason("wss://localhost/").contains("not supported yet"));
-        assert!(reason("ws:///path").contains("no host") || reason("ws:///path").contains("malformed"));
+        assert!(
+            reason("ws:///path").contains("no host") || reason("ws:///path").contains("malformed")
+        );
         assert!(reason("ws://exa mple/").contains("malformed"));
         let ok = parse_url("WS://[::1]:9001/chat?x=1").unwrap();
         assert_eq!((ok.host.as_str(), ok.port, ok.secure), ("::1", 9001, false));
@@ -1139,17 +1254,32 @@ mod tests {
 
     #[test]
     fn builder_errors_surface_at_connect() {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let err = runtime
-            .block_on(Client::builder("ws://127.0.0.1:1/").header("bad header", "x").connect())
+            .block_on(
+                Client::builder("ws://127.0.0.1:1/")
+                    .header("bad header", "x")
+                    .connect(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
         let err = runtime
-            .block_on(Client::builder("ws://127.0.0.1:1/").sub_protocols(["a b"]).connect())
+            .block_on(
+                Client::builder("ws://127.0.0.1:1/")
+                    .sub_protocols(["a b"])
+                    .connect(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
         let err = runtime
-            .block_on(Client::builder("ws://127.0.0.1:1/").cookie("k", "v;x").connect())
+            .block_on(
+                Client::builder("ws://127.0.0.1:1/")
+                    .cookie("k", "v;x")
+                    .connect(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     }

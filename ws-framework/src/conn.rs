@@ -44,6 +44,15 @@ pub struct ConnConfig {
     /// [`WebSocket::recv`], so a control task can answer them while nobody reads messages
     /// (default false).
     pub separate_control: bool,
+    /// Send a ping every `interval` and close with 1011 "keepalive ping timeout" when no pong
+    /// arrives within `timeout` (default off here; the listener turns it on for servers).
+    pub keepalive: Option<Keepalive>,
+    /// How long a send may wait for room in the outbound buffer (default: forever).
+    pub write_timeout: Option<Duration>,
+    /// When a send waited `write_timeout` in vain: `None` (default) fails only that send with
+    /// [`Error::WriteTimedOut`]; `Some(code)` also closes the connection with `code` (1008 or
+    /// 1013), so a peer that stopped reading cannot hold the writer.
+    pub overflow_close: Option<CloseCode>,
     /// Compression level for permessage-deflate, 0-9.
     pub deflate_level: u32,
     /// Messages below this many bytes are sent uncompressed.
@@ -61,8 +70,29 @@ impl Default for ConnConfig {
             auto_pong: true,
             deliver_pongs: false,
             separate_control: false,
+            keepalive: None,
+            write_timeout: None,
+            overflow_close: None,
             deflate_level: deflate.level,
             deflate_threshold: deflate.threshold,
+        }
+    }
+}
+
+/// Keepalive pings: one every `interval`; no pong within `timeout` closes with 1011.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Time between pings (default 20 s).
+    pub interval: Duration,
+    /// How long to wait for the pong (default 20 s).
+    pub timeout: Duration,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(20),
+            timeout: Duration::from_secs(20),
         }
     }
 }
@@ -120,6 +150,9 @@ struct State {
     separate_control: bool,
     control: VecDeque<Incoming>,
     control_reader: Option<Waker>,
+    pong_seen: bool,
+    write_timeout: Option<Duration>,
+    overflow_close: Option<CloseCode>,
 }
 
 #[derive(Clone, Debug)]
@@ -280,6 +313,9 @@ impl WebSocket {
             separate_control: config.separate_control,
             control: VecDeque::new(),
             control_reader: None,
+            pong_seen: false,
+            write_timeout: config.write_timeout,
+            overflow_close: config.overflow_close,
         };
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -296,6 +332,9 @@ impl WebSocket {
             read_closed: false,
             shutdown_done: false,
             timer: None,
+            keepalive: config.keepalive,
+            keepalive_timer: None,
+            awaiting_pong: false,
         };
         (Self { shared }, driver)
     }
@@ -387,7 +426,7 @@ impl WebSocket {
         } else {
             "binary data"
         };
-        self.wait_for_room(attempted).await?;
+        self.wait_for_room_bounded(attempted).await?;
         let mut state = self.shared.lock();
         Self::check_open(&state, attempted)?;
         let was_empty = state.wbuf.is_empty();
@@ -526,6 +565,31 @@ impl WebSocket {
         Ok(())
     }
 
+    async fn wait_for_room_bounded(&self, attempted: &'static str) -> Result<()> {
+        let timeout = self.shared.lock().write_timeout;
+        let Some(timeout) = timeout else {
+            return self.wait_for_room(attempted).await;
+        };
+        match tokio::time::timeout(timeout, self.wait_for_room(attempted)).await {
+            Ok(result) => result,
+            Err(_) => {
+                let mut state = self.shared.lock();
+                if let Some(code) = state.overflow_close {
+                    // The peer stopped reading: give up on it rather than hold the writer.
+                    if !state.close_sent {
+                        state.queue_close(Some(&CloseFrame::new(code, "outbound buffer full")));
+                    }
+                    state.end_with(code, "outbound buffer full");
+                    state.phase = Phase::Done;
+                    state.wake_driver();
+                    state.wake_all_readers();
+                    state.wake_writers();
+                }
+                Err(Error::WriteTimedOut)
+            }
+        }
+    }
+
     async fn wait_for_room(&self, attempted: &'static str) -> Result<()> {
         std::future::poll_fn(|cx| {
             let mut state = self.shared.lock();
@@ -550,6 +614,9 @@ pub struct Driver<S> {
     read_closed: bool,
     shutdown_done: bool,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    keepalive: Option<Keepalive>,
+    keepalive_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    awaiting_pong: bool,
 }
 
 impl<S> std::fmt::Debug for Driver<S> {
@@ -592,6 +659,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 }
             }
             Event::Pong(payload) => {
+                state.pong_seen = true;
                 if state.deliver_pongs && !state.close_sent {
                     state.push_control(Incoming::Pong(payload));
                 }
@@ -804,6 +872,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
+        if let Poll::Ready(()) = this.poll_keepalive(cx) {
+            // A ping was queued or the connection failed: run the loop again to flush.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let (phase_done, closing, wbuf_empty, timeout) = {
             let state = this.shared.lock();
             (
@@ -813,8 +886,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
                 state.close_timeout,
             )
         };
-        if closing || (phase_done && this.shared.role == Role::Client && !this.read_closed) {
-            // Waiting for the peer's close frame (or, as a client, for the server to close TCP).
+        if phase_done && wbuf_empty && (this.shared.role == Role::Server || this.read_closed) {
+            return this.finish(cx);
+        }
+        if closing || phase_done {
+            // Waiting for the peer's close frame, for the last frames to leave (a peer that
+            // stopped reading), or, as a client, for the server to close TCP: all bounded by
+            // the close timeout.
             if let Some(t) = timeout {
                 let timer = this
                     .timer
@@ -826,22 +904,62 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
                         state.end_with(CloseCode::ABNORMAL, "no close frame received in time");
                     }
                     state.phase = Phase::Done;
+                    state.wbuf = WriteBuf::new();
                     drop(state);
                     this.read_closed = true;
                     return this.finish(cx);
                 }
             }
-            return Poll::Pending;
         }
-        if phase_done && wbuf_empty {
-            return this.finish(cx);
-        }
-        // Otherwise: open, or flushing the last frames (an I/O error empties the buffer).
         Poll::Pending
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    /// Sends keepalive pings and fails the connection when a pong is overdue. Ready when it
+    /// changed something that needs the I/O loop to run again.
+    fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(keepalive) = self.keepalive else {
+            return Poll::Pending;
+        };
+        let mut state = self.shared.lock();
+        if !matches!(state.phase, Phase::Open) {
+            return Poll::Pending;
+        }
+        let timer = self
+            .keepalive_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(keepalive.interval)));
+        if std::mem::take(&mut state.pong_seen) && self.awaiting_pong {
+            self.awaiting_pong = false;
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + keepalive.interval);
+        }
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if self.awaiting_pong {
+            let reason = "keepalive ping timeout";
+            if !state.close_sent {
+                state.queue_close(Some(&CloseFrame::new(CloseCode::INTERNAL_ERROR, reason)));
+            }
+            state.end_with(CloseCode::INTERNAL_ERROR, reason);
+            state.phase = Phase::Done;
+            state.wake_all_readers();
+            state.wake_writers();
+            drop(state);
+            self.read_closed = true;
+            return Poll::Ready(());
+        }
+        let State { encoder, wbuf, .. } = &mut *state;
+        encoder.encode_control(OpCode::Ping, b"keepalive", wbuf);
+        self.awaiting_pong = true;
+        timer
+            .as_mut()
+            .reset(tokio::time::Instant::now() + keepalive.timeout);
+        Poll::Ready(())
+    }
+
     fn finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.shutdown_done {
             // Close our side of TCP; errors here change nothing for the application.

@@ -13,6 +13,7 @@
 
 pub mod binding;
 pub mod caller;
+pub mod client;
 pub mod conn;
 mod dispatch;
 pub mod error;
@@ -32,7 +33,8 @@ pub mod __private;
 pub use http;
 
 pub use caller::{Caller, ConnectionId};
-pub use conn::{ConnConfig, Incoming, WebSocket};
+pub use client::{Client, ClientBuilder, RetryConfig, RetryEvent};
+pub use conn::{ConnConfig, Incoming, Keepalive, WebSocket};
 pub use error::{Closure, Error, Result};
 pub use listener::{Listener, ListenerConfig};
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};

@@ -2,7 +2,7 @@
 //! routes it to the attached service whose path matches best, and runs each connection.
 
 use crate::caller::Caller;
-use crate::conn::{ConnConfig, WebSocket};
+use crate::conn::{ConnConfig, Keepalive, WebSocket};
 use crate::dispatch::{catch_unwind, log_error, Connection};
 use crate::error::{Error, Result};
 use crate::handshake::{accept, validate_request, AcceptConfig};
@@ -46,6 +46,11 @@ pub struct ListenerConfig {
     pub compression: bool,
     /// How long a graceful stop waits for closing handshakes (default 10 s).
     pub shutdown_timeout: Duration,
+    /// Keepalive pings to every connection (default every 20 s, closing with 1011 after 20 s
+    /// without a pong; `None` turns them off).
+    pub keepalive: Option<Keepalive>,
+    /// Most WebSocket connections open at once; upgrades beyond get 503 (default 100,000).
+    pub max_connections: usize,
 }
 
 impl Default for ListenerConfig {
@@ -57,6 +62,8 @@ impl Default for ListenerConfig {
             max_header_size: 8192,
             compression: true,
             shutdown_timeout: Duration::from_secs(10),
+            keepalive: Some(Keepalive::default()),
+            max_connections: 100_000,
         }
     }
 }
@@ -77,6 +84,18 @@ impl ListenerConfig {
     /// Turns compression on or off for every service of this listener.
     pub fn compression(mut self, on: bool) -> Self {
         self.compression = on;
+        self
+    }
+
+    /// Sets or turns off (`None`) keepalive pings.
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// Sets the most connections open at once.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
         self
     }
 
@@ -408,6 +427,12 @@ async fn route_request(
             "the server is shutting down",
         );
     }
+    if inner.active.load(Ordering::SeqCst) >= inner.config.max_connections {
+        return text_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections; try again later",
+        );
+    }
     let path = req.uri().path().to_owned();
     let found = {
         let routes = read(&inner.routes);
@@ -537,6 +562,10 @@ impl<S: Service> ServiceRoute<S> {
         conn_config.close_timeout = config.close_timeout;
         conn_config.auto_pong = !S::HANDLERS.ping;
         conn_config.deliver_pongs = S::HANDLERS.pong;
+        conn_config.keepalive = listener.config.keepalive;
+        conn_config.write_buffer_limit = config.write_buffer_limit;
+        conn_config.write_timeout = config.write_timeout;
+        conn_config.overflow_close = config.overflow_close;
         let (ws, driver) = WebSocket::from_upgraded(
             stream,
             Role::Server,

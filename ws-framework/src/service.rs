@@ -141,6 +141,13 @@ pub struct ServiceConfig {
     pub compression: bool,
     /// The JSON field whose value picks a custom handler for text messages (default none).
     pub dispatcher_key: Option<&'static str>,
+    /// Bytes that may wait to be sent to one connection before writers wait (default 1 MiB).
+    pub write_buffer_limit: usize,
+    /// How long a write waits for room before failing (default: forever).
+    pub write_timeout: Option<Duration>,
+    /// Close a connection whose buffer stayed full past the write timeout with this code
+    /// (1008 or 1013); `None` (default) only fails that write.
+    pub overflow_close: Option<CloseCode>,
 }
 
 impl ServiceConfig {
@@ -155,6 +162,9 @@ impl ServiceConfig {
             close_timeout: Some(Duration::from_secs(60)),
             compression: true,
             dispatcher_key: None,
+            write_buffer_limit: 1 << 20,
+            write_timeout: None,
+            overflow_close: None,
         }
     }
 
@@ -191,6 +201,24 @@ impl ServiceConfig {
     /// Turns permessage-deflate on or off.
     pub fn compression(mut self, on: bool) -> Self {
         self.compression = on;
+        self
+    }
+
+    /// The outbound buffer bound per connection, in bytes.
+    pub fn write_buffer_limit(mut self, bytes: usize) -> Self {
+        self.write_buffer_limit = bytes.max(1);
+        self
+    }
+
+    /// How long a write may wait for room.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = Some(timeout);
+        self
+    }
+
+    /// Close slow readers with `code` once a write timed out (see [`ServiceConfig::write_timeout`]).
+    pub fn overflow_close(mut self, code: CloseCode) -> Self {
+        self.overflow_close = Some(code);
         self
     }
 
