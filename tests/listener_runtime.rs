@@ -525,3 +525,38 @@ async fn immediate_stop_cuts_connections() {
     .await
     .unwrap();
 }
+
+/// Sends one plain HTTP/1.1 request and returns the whole response as text.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tcp.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn plain_http_routes_share_the_port_with_websocket_services() {
+    tokio::time::timeout(LIMIT, async {
+        let listener = Listener::bind("127.0.0.1:0").await.unwrap();
+        listener.attach::<Deep>().unwrap();
+        listener
+            .http_route("/", |_req| async {
+                ws_framework::http::Response::new(bytes::Bytes::from_static(b"<h1>hello</h1>"))
+            })
+            .unwrap();
+        listener.start().unwrap();
+        let addr = listener.local_addr();
+        let page = http_get(addr, "/").await;
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.ends_with("<h1>hello</h1>"), "{page}");
+        assert!(http_get(addr, "/nothing").await.starts_with("HTTP/1.1 404"));
+        // A plain GET on a WebSocket path is told to upgrade.
+        assert!(http_get(addr, "/svc/a/b").await.starts_with("HTTP/1.1 426"));
+        assert_eq!(ask(format!("ws://{addr}/svc/a/b")).await, "deep");
+    })
+    .await
+    .unwrap();
+}

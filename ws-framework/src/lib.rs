@@ -36,7 +36,7 @@ pub use caller::{Caller, ConnectionId};
 pub use client::{Client, ClientBuilder, RetryConfig, RetryEvent};
 pub use conn::{ConnConfig, Incoming, Keepalive, WebSocket};
 pub use error::{Closure, Error, Result};
-pub use listener::{Listener, ListenerConfig};
+pub use listener::{HttpRequest, Listener, ListenerConfig};
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
 pub use service::{Event, Handlers, Reply, Service, ServiceConfig};
 pub use upgrade::{UpgradeError, UpgradeRequest};

@@ -119,6 +119,17 @@ trait Route: Send + Sync {
     ) -> BoxFuture<'static, Response<Full<Bytes>>>;
 }
 
+/// A plain HTTP handler served beside the WebSocket services.
+type HttpHandler = Arc<dyn Fn(HttpRequest) -> BoxFuture<'static, Response<Bytes>> + Send + Sync>;
+
+/// A plain HTTP request as an [`Listener::http_route`] handler sees it (the body is not read).
+pub type HttpRequest = Request<()>;
+
+struct HttpRoute {
+    template: Template,
+    handler: HttpHandler,
+}
+
 struct ServiceRoute<S: Service> {
     state: Arc<S::State>,
     config: ServiceConfig,
@@ -130,6 +141,7 @@ struct Inner {
     local_addr: SocketAddr,
     tcp: Mutex<Option<TcpListener>>,
     routes: RwLock<Vec<Arc<dyn Route>>>,
+    http_routes: RwLock<Vec<Arc<HttpRoute>>>,
     connections: Mutex<HashMap<u64, WebSocket>>,
     active: AtomicUsize,
     idle: Notify,
@@ -180,6 +192,7 @@ impl Listener {
                 local_addr,
                 tcp: Mutex::new(Some(tcp)),
                 routes: RwLock::new(Vec::new()),
+                http_routes: RwLock::new(Vec::new()),
                 connections: Mutex::new(HashMap::new()),
                 active: AtomicUsize::new(0),
                 idle: Notify::new(),
@@ -225,6 +238,23 @@ impl Listener {
             config,
             template,
         }));
+        Ok(())
+    }
+
+    /// Serves plain HTTP requests (not WebSocket upgrades) for `path` with `handler`, beside the
+    /// WebSocket services on the same port: a web page, a health check.
+    ///
+    /// A request that asks for a WebSocket upgrade goes to the WebSocket service of that path;
+    /// any other request to `path` goes to `handler`.
+    pub fn http_route<F, Fut>(&self, path: &str, handler: F) -> Result<()>
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Bytes>> + Send + 'static,
+    {
+        let template = crate::path_template::parse(path)
+            .map_err(|e| Error::InvalidArgument(format!("route path `{path}`: {e}")))?;
+        let handler: HttpHandler = Arc::new(move |req| Box::pin(handler(req)));
+        write(&self.inner.http_routes).push(Arc::new(HttpRoute { template, handler }));
         Ok(())
     }
 
@@ -445,6 +475,24 @@ async fn route_request(
             })
             .max_by_key(|(r, _)| r.template().specificity())
     };
+    let wants_upgrade =
+        crate::handshake::header_contains_token(req.headers(), &header::UPGRADE, "websocket");
+    if !wants_upgrade {
+        let http = {
+            let routes = read(&inner.http_routes);
+            routes
+                .iter()
+                .filter(|r| r.template.matches(&path).is_some())
+                .max_by_key(|r| r.template.specificity())
+                .cloned()
+        };
+        if let Some(route) = http {
+            let (parts, _body) = req.into_parts();
+            let resp = (route.handler)(Request::from_parts(parts, ())).await;
+            let (parts, body) = resp.into_parts();
+            return Response::from_parts(parts, Full::new(body));
+        }
+    }
     match found {
         Some((route, params)) => route.upgrade(req, params, peer, inner.clone()).await,
         None => text_response(
