@@ -2,6 +2,7 @@
 
 use crate::conn::WebSocket;
 use crate::error::Result;
+use crate::hub::{Broadcast, Hub, Membership};
 use crate::proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
 use bytes::Bytes;
 use std::any::Any;
@@ -24,6 +25,8 @@ type Attributes = HashMap<String, Arc<dyn Any + Send + Sync>>;
 
 struct Inner {
     ws: WebSocket,
+    hub: Hub,
+    membership: Membership,
     peer: SocketAddr,
     secure: bool,
     path: String,
@@ -55,6 +58,7 @@ impl Caller {
     /// Wraps a connection handle (used by the listener).
     pub(crate) fn new(
         ws: WebSocket,
+        hub: Hub,
         peer: SocketAddr,
         secure: bool,
         path: String,
@@ -63,6 +67,8 @@ impl Caller {
         Self {
             inner: Arc::new(Inner {
                 ws,
+                hub,
+                membership: Membership::default(),
                 peer,
                 secure,
                 path,
@@ -70,6 +76,49 @@ impl Caller {
                 attributes: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// The registry and groups of the listener this connection belongs to.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// Joins group `name` (a room, a topic); membership ends with the connection.
+    pub fn join(&self, name: &str) -> Result<()> {
+        self.inner.hub.join(self, name)
+    }
+
+    /// Leaves group `name`.
+    pub fn leave(&self, name: &str) {
+        self.inner.hub.leave(self, name);
+    }
+
+    /// The groups this connection is in.
+    pub fn groups(&self) -> Vec<String> {
+        self.inner.membership.list()
+    }
+
+    /// A broadcast to group `name`, from this connection (use `.except(caller.id())` to leave
+    /// the sender out).
+    pub fn group(&self, name: &str) -> Broadcast {
+        self.inner.hub.group(name)
+    }
+
+    /// A broadcast to every connection of the listener.
+    pub fn everyone(&self) -> Broadcast {
+        self.inner.hub.everyone()
+    }
+
+    pub(crate) fn note_joined(&self, name: &str) {
+        self.inner.membership.add(name);
+    }
+
+    pub(crate) fn note_left(&self, name: &str) {
+        self.inner.membership.remove(name);
+    }
+
+    pub(crate) fn take_groups(&self) -> std::collections::HashSet<String> {
+        self.inner.membership.take()
     }
 
     /// The connection handle underneath.

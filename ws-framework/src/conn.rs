@@ -151,6 +151,7 @@ struct State {
     control: VecDeque<Incoming>,
     control_reader: Option<Waker>,
     pong_seen: bool,
+    aborted: bool,
     write_timeout: Option<Duration>,
     overflow_close: Option<CloseCode>,
 }
@@ -314,6 +315,7 @@ impl WebSocket {
             control: VecDeque::new(),
             control_reader: None,
             pong_seen: false,
+            aborted: false,
             write_timeout: config.write_timeout,
             overflow_close: config.overflow_close,
         };
@@ -438,6 +440,38 @@ impl WebSocket {
         Ok(())
     }
 
+    /// Sends `message` without waiting: `Ok(false)` when the outbound buffer is full. `shared`
+    /// holds the same message encoded once by [`Encoder::encode_shared`], used instead of
+    /// encoding again when this connection would send it as one plain frame.
+    pub fn try_send_shared(&self, message: &Message, shared: &Bytes) -> Result<bool> {
+        let attempted = if message.is_text() {
+            "text data"
+        } else {
+            "binary data"
+        };
+        let mut state = self.shared.lock();
+        Self::check_open(&state, attempted)?;
+        if state.wbuf.len() >= state.write_limit {
+            return Ok(false);
+        }
+        let was_empty = state.wbuf.is_empty();
+        let State { encoder, wbuf, .. } = &mut *state;
+        if encoder.sends_plain(message.len()) {
+            wbuf.push_encoded(shared.clone());
+        } else {
+            encoder.encode_message(message, wbuf)?;
+        }
+        if was_empty {
+            state.wake_driver();
+        }
+        Ok(true)
+    }
+
+    /// Waits until the outbound buffer has room (or the connection ends).
+    pub async fn writable(&self) -> Result<()> {
+        self.wait_for_room("text data").await
+    }
+
     /// Sends a ping; the payload must be at most 125 bytes.
     pub async fn ping(&self, payload: impl Into<Bytes>) -> Result<()> {
         self.send_control(OpCode::Ping, payload.into(), "ping")
@@ -526,6 +560,7 @@ impl WebSocket {
         let mut state = self.shared.lock();
         state.end_with(CloseCode::ABNORMAL, "aborted");
         state.phase = Phase::Done;
+        state.aborted = true;
         state.wake_driver();
         state.wake_all_readers();
     }
@@ -876,6 +911,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             // A ping was queued or the connection failed: run the loop again to flush.
             cx.waker().wake_by_ref();
             return Poll::Pending;
+        }
+        if this.shared.lock().aborted {
+            this.read_closed = true;
+            this.shutdown_done = true; // cut, not a graceful shutdown
+            return this.finish(cx);
         }
         let (phase_done, closing, wbuf_empty, timeout) = {
             let state = this.shared.lock();

@@ -59,13 +59,58 @@ pub enum Error {
     /// Credentials could not be produced or were refused.
     #[error("authentication failed: {0}")]
     Auth(String),
-    /// TLS configuration or handshake failure.
-    #[error("TLS error: {0}")]
-    Tls(String),
+    /// TLS configuration or handshake failure; [`TlsErrorKind`] tells the common causes apart.
+    #[error("TLS error: {message}")]
+    Tls {
+        /// What kind of failure.
+        kind: TlsErrorKind,
+        /// What happened, naming the file or the peer's certificate problem.
+        message: String,
+    },
     /// A handler returned `Err`: the error goes to the service's `on_error` and the connection
     /// stays open.
     #[error("{0}")]
     Handler(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+/// The kind of a TLS failure ([`Error::Tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsErrorKind {
+    /// Bad TLS settings: a missing, blank, unreadable or mismatched certificate or key file,
+    /// an unknown cipher suite, no TLS version left.
+    Config,
+    /// The peer's certificate is not signed by a trusted CA.
+    UntrustedCertificate,
+    /// The server's certificate is valid, but not for the host name that was connected to.
+    HostnameMismatch,
+    /// The peer's certificate is invalid otherwise: expired, not yet valid, badly signed,
+    /// revoked, not meant for this use.
+    InvalidCertificate,
+    /// The two sides have no TLS version in common.
+    ProtocolVersion,
+    /// The peer refused the handshake: it wants a client certificate, refused ours, or shares
+    /// no cipher suite with us.
+    PeerRejected,
+    /// The TLS handshake did not complete in time.
+    HandshakeTimeout,
+    /// Any other TLS failure.
+    Other,
+}
+
+impl fmt::Display for TlsErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Config => "TLS configuration error",
+            Self::UntrustedCertificate => "untrusted certificate",
+            Self::HostnameMismatch => "host name mismatch",
+            Self::InvalidCertificate => "invalid certificate",
+            Self::ProtocolVersion => "no TLS version in common",
+            Self::PeerRejected => "the peer refused the handshake",
+            Self::HandshakeTimeout => "TLS handshake timed out",
+            Self::Other => "TLS failure",
+        })
+    }
 }
 
 /// Why a connection is, or is becoming, closed.
@@ -126,6 +171,21 @@ impl Error {
         match error.into().downcast::<Self>() {
             Ok(error) => *error,
             Err(other) => Self::Handler(other),
+        }
+    }
+
+    /// The kind of a TLS failure, when this is one.
+    pub fn tls_kind(&self) -> Option<TlsErrorKind> {
+        match self {
+            Self::Tls { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn tls(kind: TlsErrorKind, message: impl Into<String>) -> Self {
+        Self::Tls {
+            kind,
+            message: message.into(),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod conn;
 mod dispatch;
 pub mod error;
 pub mod handshake;
+pub mod hub;
 pub mod listener;
 pub mod path_template;
 pub mod proto;
@@ -36,7 +37,13 @@ pub use caller::{Caller, ConnectionId};
 pub use client::{Client, ClientBuilder, RetryConfig, RetryEvent};
 pub use conn::{ConnConfig, Incoming, Keepalive, WebSocket};
 pub use error::{Closure, Error, Result};
+pub use hub::{Delivery, Hub, Overflow};
 pub use listener::{HttpRequest, Listener, ListenerConfig};
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
 pub use service::{Event, Handlers, Reply, Service, ServiceConfig};
 pub use upgrade::{UpgradeError, UpgradeRequest};
+#[cfg(feature = "macros")]
+pub use ws_macros::{
+    on_binary, on_close, on_dispatch, on_error, on_idle_timeout, on_message, on_open, on_ping,
+    on_pong, on_text, on_upgrade, ws_service,
+};

@@ -6,6 +6,7 @@ use crate::conn::{ConnConfig, Keepalive, WebSocket};
 use crate::dispatch::{catch_unwind, log_error, Connection};
 use crate::error::{Error, Result};
 use crate::handshake::{accept, validate_request, AcceptConfig};
+use crate::hub::Hub;
 use crate::path_template::Template;
 use crate::proto::deflate::DeflateConfig;
 use crate::proto::{CloseCode, CloseFrame, Limits, Role};
@@ -17,7 +18,6 @@ use http_body_util::Full;
 use hyper::body::Incoming as Body;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::any::TypeId;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -142,7 +142,7 @@ struct Inner {
     tcp: Mutex<Option<TcpListener>>,
     routes: RwLock<Vec<Arc<dyn Route>>>,
     http_routes: RwLock<Vec<Arc<HttpRoute>>>,
-    connections: Mutex<HashMap<u64, WebSocket>>,
+    hub: Hub,
     active: AtomicUsize,
     idle: Notify,
     stopping: AtomicBool,
@@ -184,6 +184,16 @@ impl Listener {
 
     /// Binds `addr` with `config`.
     pub async fn bind_with(addr: impl ToSocketAddrs, config: ListenerConfig) -> Result<Self> {
+        Self::bind_with_hub(addr, config, Hub::default()).await
+    }
+
+    /// Binds `addr` with `config`, sharing groups through `hub` (for example a hub on another
+    /// [`crate::hub::Backplane`]).
+    pub async fn bind_with_hub(
+        addr: impl ToSocketAddrs,
+        config: ListenerConfig,
+        hub: Hub,
+    ) -> Result<Self> {
         let tcp = TcpListener::bind(addr).await.map_err(Error::Connection)?;
         let local_addr = tcp.local_addr().map_err(Error::Connection)?;
         Ok(Self {
@@ -193,7 +203,7 @@ impl Listener {
                 tcp: Mutex::new(Some(tcp)),
                 routes: RwLock::new(Vec::new()),
                 http_routes: RwLock::new(Vec::new()),
-                connections: Mutex::new(HashMap::new()),
+                hub,
                 active: AtomicUsize::new(0),
                 idle: Notify::new(),
                 stopping: AtomicBool::new(false),
@@ -300,7 +310,13 @@ impl Listener {
     /// closing handshakes up to the shutdown timeout, then cuts the rest. Returns when done.
     pub async fn graceful_stop(&self) {
         self.stop_accepting();
-        let open: Vec<WebSocket> = lock(&self.inner.connections).values().cloned().collect();
+        let open: Vec<WebSocket> = self
+            .inner
+            .hub
+            .connections()
+            .iter()
+            .map(|c| c.websocket().clone())
+            .collect();
         for ws in &open {
             let _ = ws.start_close(Some(CloseFrame::new(
                 CloseCode::GOING_AWAY,
@@ -317,8 +333,8 @@ impl Listener {
                 break;
             }
         }
-        for ws in lock(&self.inner.connections).values() {
-            ws.abort();
+        for caller in self.inner.hub.connections() {
+            caller.websocket().abort();
         }
         self.inner.stopped.notify_waiters();
     }
@@ -326,8 +342,8 @@ impl Listener {
     /// Stops accepting and ends every open connection at once, without closing handshakes.
     pub fn immediate_stop(&self) {
         self.stop_accepting();
-        for ws in lock(&self.inner.connections).values() {
-            ws.abort();
+        for caller in self.inner.hub.connections() {
+            caller.websocket().abort();
         }
         self.inner.stopped.notify_waiters();
     }
@@ -340,7 +356,12 @@ impl Listener {
 
     /// The number of open WebSocket connections.
     pub fn connection_count(&self) -> usize {
-        lock(&self.inner.connections).len()
+        self.inner.hub.connection_count()
+    }
+
+    /// The registry of open connections and their groups.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
     }
 }
 
@@ -622,10 +643,17 @@ impl<S: Service> ServiceRoute<S> {
             negotiated.deflate,
             read_buf,
         );
-        let caller = Caller::new(ws.clone(), peer, false, path, config.close_timeout);
-        let id = ws.id();
+        let caller = Caller::new(
+            ws.clone(),
+            listener.hub.clone(),
+            peer,
+            false,
+            path,
+            config.close_timeout,
+        );
         listener.active.fetch_add(1, Ordering::SeqCst);
-        lock(&listener.connections).insert(id, ws.clone());
+        listener.hub.register(&caller);
+        let registered = caller.clone();
         let connection = Connection {
             service,
             caller,
@@ -639,7 +667,7 @@ impl<S: Service> ServiceRoute<S> {
             connection.run().await;
         };
         let ((), ()) = tokio::join!(driver, dispatch);
-        lock(&listener.connections).remove(&id);
+        listener.hub.unregister(&registered);
         if listener.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             listener.idle.notify_waiters();
         }

@@ -458,6 +458,11 @@ impl WriteBuf {
         self.len += bytes.len();
     }
 
+    /// Queues already-encoded frames (shared by many connections, not copied when large).
+    pub fn push_encoded(&mut self, frames: Bytes) {
+        self.push_bytes(frames);
+    }
+
     fn push_bytes(&mut self, bytes: Bytes) {
         if bytes.len() < COPY_LIMIT {
             self.push_slice(&bytes);
@@ -575,6 +580,35 @@ impl Encoder {
             masks: MaskGen::new(),
             scratch: Vec::new(),
         }
+    }
+
+    /// Whether a message of `len` bytes would leave as one plain frame (no compression, no
+    /// fragmentation, no mask), so that frames encoded once can be shared with this encoder's
+    /// connection.
+    pub fn sends_plain(&self, len: usize) -> bool {
+        self.role == Role::Server
+            && (self.max_frame_size == 0 || len <= self.max_frame_size)
+            && self
+                .deflate
+                .as_ref()
+                .is_none_or(|(_, threshold)| len < *threshold)
+    }
+
+    /// Encodes `message` once as a single plain server frame, for fan-out to many connections.
+    pub fn encode_shared(message: &Message) -> Bytes {
+        let mut encoder = Encoder::new(Role::Server, 0, None);
+        let mut out = WriteBuf::new();
+        // Plain server frames cannot fail to encode.
+        let _ = encoder.encode_message(message, &mut out);
+        let mut all = BytesMut::with_capacity(out.len());
+        for chunk in out
+            .chunks
+            .iter()
+            .chain(std::iter::once(&out.tail.clone().freeze()))
+        {
+            all.extend_from_slice(chunk);
+        }
+        all.freeze()
     }
 
     /// Frees the compression state when that is allowed.
