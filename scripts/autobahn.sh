@@ -230,9 +230,12 @@ run_client_side() {
   t0=$(date +%s)
   ( cd "$ROOT" && AUTOBAHN_AGENT="$AGENT" timeout --kill-after=10 "$(remaining)" \
       "$CARGO" run --release --quiet --example autobahn_client -- "ws://127.0.0.1:$port" ) \
-    > >(tee "$out/client.log" | sed 's/^/  autobahn_client: /' >&2) 2>&1 || crc=$?
+    > >(tee "$out/client.log" | sed 's/^/  autobahn_client: /' >&2) 2> "$out/client.stderr.log" || crc=$?
   secs=$(( $(date +%s) - t0 ))
-  [ "$crc" = 0 ] || say "client side: autobahn_client exited with status $crc (124 = time limit); see $out/client.log"
+  if [ "$crc" != 0 ]; then
+    say "client side: autobahn_client exited with status $crc (124 = time limit); last lines of its stderr ($out/client.stderr.log):"
+    tail -n 20 "$out/client.stderr.log" >&2 || true
+  fi
   # make sure the reports are written (harmless if the client already asked)
   if kill -0 "$pid" 2>/dev/null; then
     "${HELPER[@]}" update-reports "ws://127.0.0.1:$port" "$AGENT" --timeout 120 \

@@ -58,9 +58,14 @@ fi
 need_pkgs=()
 command -v x86_64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs+=(gcc)
 [ -e /usr/include/stdio.h ] || need_pkgs+=(libc6-dev)
-command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3 python3-pip)
+if ! command -v python3 >/dev/null 2>&1; then
+  need_pkgs+=(python3 python3-pip)
+elif ! python3 -m pip --version >/dev/null 2>&1; then
+  need_pkgs+=(python3-pip)
+fi
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need_pkgs+=(debian-archive-keyring)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
-  log "installing from bookworm: ${need_pkgs[*]}"
+  log "installing with apt-get: ${need_pkgs[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}"
 fi

@@ -42,8 +42,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 // Handler kinds and what each may return
 // ---------------------------------------------------------------------------------------------
 
-/// One marker type per handler kind; named like the attributes so diagnostics read
-/// "cannot be returned from `on_close`".
+/// One marker type per handler kind, named like the attributes: diagnostics show them in
+/// "the trait `CloseAllowed` is not implemented for `...::kind::on_open`".
 #[allow(non_camel_case_types)]
 pub mod kind {
     /// `#[on_open]`.
@@ -91,7 +91,7 @@ pub trait Kind {
 
 /// Kinds that may send text, JSON or a stream.
 #[diagnostic::on_unimplemented(
-    message = "an `{Self}` handler cannot send a message",
+    message = "this handler cannot send a message",
     label = "this return type sends a message",
     note = "`on_pong`, `on_close`, `on_error` and `on_idle_timeout` return `()` or `Result<(), E>` (the last two also a `CloseFrame`); `on_ping` returns the pong payload (`Vec<u8>` or `Bytes`); to send from here, use `caller.write_text(..)`"
 )]
@@ -99,7 +99,7 @@ pub trait DataAllowed {}
 
 /// Kinds that may return bytes.
 #[diagnostic::on_unimplemented(
-    message = "an `{Self}` handler cannot send bytes",
+    message = "this handler cannot send bytes",
     label = "this return type sends a binary message",
     note = "return `()` or `Result<(), E>`; to send from here, use `caller.write_binary(..)`"
 )]
@@ -107,7 +107,7 @@ pub trait BytesAllowed: Kind {}
 
 /// Kinds that may close the connection by returning a close frame.
 #[diagnostic::on_unimplemented(
-    message = "a close frame cannot be returned from an `{Self}` handler",
+    message = "this handler cannot return a close frame",
     label = "this return type closes the connection",
     note = "close frames may be returned from `on_text`, `on_binary`, `on_message`, dispatch handlers, `on_error` and `on_idle_timeout`; to refuse a connection, return an error from `#[on_upgrade]`; to close from here, call `caller.close(..)`"
 )]
@@ -168,7 +168,7 @@ impl<E: Into<BoxError>> HandlerError for E {
 
 /// Return types with a fixed meaning, checked against the handler's kind.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned from an `{K}` handler",
+    message = "`{Self}` cannot be returned from this handler",
     label = "unsupported return type"
 )]
 pub trait KnownReply<K> {
@@ -224,14 +224,21 @@ impl<K, T: KnownReply<K>, E: HandlerError> KnownReply<K> for Result<T, E> {
 /// Any `Serialize` value, sent by [`binding::to_message`] (a string as text, bytes as binary,
 /// anything else as JSON text).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned from an `{K}` handler",
+    message = "`{Self}` cannot be returned from this handler",
     label = "cannot be sent to the peer",
     note = "a handler may return `()`, a string, `Vec<u8>` / `Bytes`, a `CloseFrame`, a `Stream` of messages, any `serde::Serialize` type (sent as JSON), or an `Option` or `Result` of one of them",
     note = "for a type of your own, add `#[derive(serde::Serialize)]`"
 )]
-pub trait SerializeReply<K> {}
+pub trait SerializeReply<K> {
+    /// The reply.
+    fn into_reply(self) -> Reply;
+}
 
-impl<K: DataAllowed, T: Serialize> SerializeReply<K> for T {}
+impl<K: DataAllowed, T: Serialize> SerializeReply<K> for T {
+    fn into_reply(self) -> Reply {
+        serialize(&self)
+    }
+}
 
 fn serialize<T: Serialize>(value: &T) -> Reply {
     match binding::to_message(value) {
@@ -392,8 +399,8 @@ impl StreamTag {
 }
 
 impl SerializeTag {
-    pub fn into_reply<K, T: SerializeReply<K> + Serialize>(self, _: K, value: T) -> Reply {
-        serialize(&value)
+    pub fn into_reply<K, T: SerializeReply<K>>(self, _: K, value: T) -> Reply {
+        value.into_reply()
     }
 }
 

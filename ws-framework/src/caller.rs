@@ -32,6 +32,7 @@ struct Inner {
     path: String,
     close_timeout: Option<Duration>,
     attributes: Mutex<Attributes>,
+    principal: std::sync::OnceLock<crate::auth::Principal>,
 }
 
 /// One server-side connection: write to it, close it, keep per-connection attributes.
@@ -74,8 +75,22 @@ impl Caller {
                 path,
                 close_timeout,
                 attributes: Mutex::new(HashMap::new()),
+                principal: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Records who authenticated at the upgrade (used by the listener, once).
+    pub(crate) fn set_principal(&self, principal: Option<crate::auth::Principal>) {
+        if let Some(principal) = principal {
+            let _ = self.inner.principal.set(principal);
+        }
+    }
+
+    /// Who opened the connection, when the service authenticates (its `auth` setting, or an
+    /// upgrade hook that called [`crate::UpgradeRequest::set_principal`]).
+    pub fn principal(&self) -> Option<&crate::auth::Principal> {
+        self.inner.principal.get()
     }
 
     /// The registry and groups of the listener this connection belongs to.

@@ -23,8 +23,21 @@
 //! A reconnect opens a new WebSocket connection: [`Client::id`], [`Client::protocol`] and
 //! [`Client::response`] then describe the new one; attributes stay with the `Client`.
 //! Reconnection is lazy: it happens inside the read or write that met the lost connection.
-//! A message the socket accepted just before the connection broke may still be lost (WebSocket
-//! has no acknowledgements); only a write that *failed* is sent again.
+//! One reconnect runs at a time; reads and writes that meet the same lost connection meanwhile
+//! wait for it and go on on its connection, or fail with its [`Error::Connection`] (they do not
+//! start over). A message the socket accepted just before the connection broke may still be
+//! lost (WebSocket has no acknowledgements); only a write that *failed* is sent again. Pings,
+//! pongs and closes are never retried.
+//!
+//! # Timeouts
+//!
+//! - Handshake ([`ClientBuilder::handshake_timeout`], 300 s): TCP connect plus the opening
+//!   handshake, per attempt; [`Error::HandshakeTimedOut`].
+//! - Read ([`ClientBuilder::read_timeout`], none): the wait for one message;
+//!   [`Error::ReadTimedOut`], the connection untouched.
+//! - Write ([`ClientBuilder::write_timeout`], none): the wait for room in the outbound buffer;
+//!   [`Error::WriteTimedOut`].
+//! - Close ([`ClientBuilder::close_timeout`], 60 s): the wait for the server's close frame.
 
 use crate::caller::ConnectionId;
 use crate::conn::{ConnConfig, Incoming, WebSocket};
@@ -44,6 +57,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -147,11 +161,14 @@ impl RetryConfig {
             1.0
         };
         let exponent = i32::try_from(attempt).unwrap_or(i32::MAX);
-        let secs = self.interval.as_secs_f64() * factor.powi(exponent);
-        if secs.is_finite() && secs < self.max_wait.as_secs_f64() {
-            Duration::from_secs_f64(secs)
-        } else {
+        // In nanoseconds, so that whole-millisecond schedules stay exact.
+        let nanos = self.interval.as_nanos() as f64 * factor.powi(exponent);
+        if !(nanos.is_finite() && nanos < self.max_wait.as_nanos() as f64) {
             self.max_wait
+        } else if nanos < u64::MAX as f64 {
+            Duration::from_nanos(nanos.round() as u64)
+        } else {
+            Duration::from_secs_f64(nanos / 1e9)
         }
     }
 }
@@ -486,7 +503,8 @@ impl ClientBuilder {
             settings,
             current: Mutex::new(Arc::new(conn)),
             read_lock: tokio::sync::Mutex::new(()),
-            reconnect_lock: tokio::sync::Mutex::new(()),
+            reconnect_lock: tokio::sync::Mutex::new(None),
+            failed_reconnects: AtomicU64::new(0),
             user_close: Mutex::new(None),
             attributes: Mutex::new(HashMap::new()),
         });
@@ -516,21 +534,24 @@ impl ClientBuilder {
         }
         let on_ping = self.on_ping;
         let on_pong = self.on_pong;
-        let mut conn = ConnConfig::default();
-        conn.limits = Limits {
-            max_frame_size: self.max_frame_size,
-            max_message_size: self.max_message_size,
+        let conn = ConnConfig {
+            limits: Limits {
+                max_frame_size: self.max_frame_size,
+                max_message_size: self.max_message_size,
+            },
+            max_send_frame_size: self.max_frame_size,
+            close_timeout: self.close_timeout,
+            auto_pong: on_ping.is_none(),
+            deliver_pongs: on_pong.is_some(),
+            separate_control: on_ping.is_some() || on_pong.is_some(),
+            ..ConnConfig::default()
         };
-        conn.max_send_frame_size = self.max_frame_size;
-        conn.close_timeout = self.close_timeout;
-        conn.auto_pong = on_ping.is_none();
-        conn.deliver_pongs = on_pong.is_some();
-        conn.separate_control = on_ping.is_some() || on_pong.is_some();
-        let mut options = ConnectOptions::default();
-        options.protocols = self.protocols;
-        options.deflate = self.compression.then(DeflateConfig::default);
-        options.headers = headers;
-        options.conn = conn;
+        let options = ConnectOptions {
+            protocols: self.protocols,
+            deflate: self.compression.then(DeflateConfig::default),
+            headers,
+            conn,
+        };
         Ok(Settings {
             url: self.url,
             uri: target.uri,
@@ -752,11 +773,24 @@ struct Inner {
     current: Mutex<Arc<Conn>>,
     /// One read at a time: the engine keeps a single reader.
     read_lock: tokio::sync::Mutex<()>,
-    /// One reconnect at a time; the others use its result.
-    reconnect_lock: tokio::sync::Mutex<()>,
+    /// One reconnect at a time; the others use its result: the new connection, or the failure
+    /// kept here.
+    reconnect_lock: tokio::sync::Mutex<Option<FailedReconnect>>,
+    /// Reconnects that failed so far (numbers [`FailedReconnect::number`]).
+    failed_reconnects: AtomicU64,
     /// The close frame the application sent with [`Client::close`]; no retry after it.
     user_close: Mutex<Option<CloseFrame>>,
     attributes: Mutex<Attributes>,
+}
+
+/// The last reconnect that gave up, for the tasks that waited for it.
+struct FailedReconnect {
+    /// The lost connection it tried to replace.
+    generation: u64,
+    /// Its number in [`Inner::failed_reconnects`].
+    number: u64,
+    kind: std::io::ErrorKind,
+    message: String,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -892,19 +926,45 @@ impl Client {
     }
 
     /// Replaces the connection `failed` (lost with `cause`) with a new one, unless another task
-    /// already did; returns the connection to use.
+    /// already did; returns the connection to use. Tasks that waited while another one's
+    /// reconnect gave up fail with that failure instead of starting over.
     async fn reconnect(&self, failed: u64, cause: Error) -> Result<Arc<Conn>> {
-        let _one_at_a_time = self.inner.reconnect_lock.lock().await;
+        let failures_before = self.inner.failed_reconnects.load(Ordering::Acquire);
+        let mut last_failure = self.inner.reconnect_lock.lock().await;
         let current = self.current();
         if current.generation() != failed {
             return Ok(current);
         }
+        if let Some(failure) = last_failure.as_ref() {
+            if failure.generation == failed && failure.number > failures_before {
+                return Err(Error::Connection(std::io::Error::new(
+                    failure.kind,
+                    failure.message.clone(),
+                )));
+            }
+        }
         if let Some(error) = self.closed_by_user() {
             return Err(error);
         }
-        let conn = Arc::new(
-            connect_retrying(&self.inner.settings, Some(cause), &|| self.closed_by_user()).await?,
-        );
+        let connected =
+            connect_retrying(&self.inner.settings, Some(cause), &|| self.closed_by_user()).await;
+        let conn = match connected {
+            Ok(conn) => Arc::new(conn),
+            Err(error) => {
+                let number = self.inner.failed_reconnects.fetch_add(1, Ordering::AcqRel) + 1;
+                let (kind, message) = match &error {
+                    Error::Connection(e) => (e.kind(), e.to_string()),
+                    other => (std::io::ErrorKind::Other, other.to_string()),
+                };
+                *last_failure = Some(FailedReconnect {
+                    generation: failed,
+                    number,
+                    kind,
+                    message,
+                });
+                return Err(error);
+            }
+        };
         {
             // Under the `current` lock, as in `close`: a close either sees the new connection
             // or is seen here.

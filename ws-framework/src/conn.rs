@@ -1003,7 +1003,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.shutdown_done {
             // Close our side of TCP; errors here change nothing for the application.
-            if let Poll::Pending = Pin::new(&mut self.stream).poll_shutdown(cx) {
+            if Pin::new(&mut self.stream).poll_shutdown(cx).is_pending() {
                 return Poll::Pending;
             }
             self.shutdown_done = true;

@@ -182,6 +182,7 @@ impl Error {
         }
     }
 
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn tls(kind: TlsErrorKind, message: impl Into<String>) -> Self {
         Self::Tls {
             kind,

@@ -10,7 +10,9 @@
 //! - [`handshake`]: the opening handshake as pure functions over `http` types.
 //! - [`conn`]: the connection driver over any `AsyncRead + AsyncWrite`.
 //! - [`Service`], [`Caller`], [`UpgradeRequest`]: what services are made of.
+//! - [`Client`]: the client, with data binding, ping/pong handlers and retry.
 
+pub mod auth;
 pub mod binding;
 pub mod caller;
 pub mod client;
@@ -20,10 +22,15 @@ pub mod error;
 pub mod handshake;
 pub mod hub;
 pub mod listener;
+pub mod origin;
 pub mod path_template;
+mod pem;
 pub mod proto;
 pub mod service;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod transport;
 pub mod upgrade;
 
 #[doc(hidden)]
@@ -36,7 +43,8 @@ pub use http;
 pub use caller::{Caller, ConnectionId};
 pub use client::{Client, ClientBuilder, RetryConfig, RetryEvent};
 pub use conn::{ConnConfig, Incoming, Keepalive, WebSocket};
-pub use error::{Closure, Error, Result};
+pub use auth::{Auth, AuthProvider, ClientAuth, Principal};
+pub use error::{Closure, Error, Result, TlsErrorKind};
 pub use hub::{Delivery, Hub, Overflow};
 pub use listener::{HttpRequest, Listener, ListenerConfig};
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};

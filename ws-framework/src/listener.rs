@@ -11,6 +11,7 @@ use crate::path_template::Template;
 use crate::proto::deflate::DeflateConfig;
 use crate::proto::{CloseCode, CloseFrame, Limits, Role};
 use crate::service::{Service, ServiceConfig};
+use crate::transport::{Acceptor, ConnInfo, ServerStream};
 use crate::upgrade::UpgradeRequest;
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderValue, Request, Response, StatusCode};
@@ -51,6 +52,9 @@ pub struct ListenerConfig {
     pub keepalive: Option<Keepalive>,
     /// Most WebSocket connections open at once; upgrades beyond get 503 (default 100,000).
     pub max_connections: usize,
+    /// TLS (`wss://`); `None` (default) serves plain `ws://`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ListenerConfig {
@@ -64,6 +68,8 @@ impl Default for ListenerConfig {
             shutdown_timeout: Duration::from_secs(10),
             keepalive: Some(Keepalive::default()),
             max_connections: 100_000,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -104,6 +110,14 @@ impl ListenerConfig {
         self.shutdown_timeout = timeout;
         self
     }
+
+    /// Serves `wss://` with these TLS settings; they are checked (files read) when the
+    /// listener is bound.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 /// A type-erased attached service.
@@ -138,6 +152,7 @@ struct ServiceRoute<S: Service> {
 
 struct Inner {
     config: ListenerConfig,
+    acceptor: Acceptor,
     local_addr: SocketAddr,
     tcp: Mutex<Option<TcpListener>>,
     routes: RwLock<Vec<Arc<dyn Route>>>,
@@ -194,11 +209,14 @@ impl Listener {
         config: ListenerConfig,
         hub: Hub,
     ) -> Result<Self> {
+        // TLS misconfiguration fails here, before the port is taken.
+        let acceptor = Acceptor::new(&config)?;
         let tcp = TcpListener::bind(addr).await.map_err(Error::Connection)?;
         let local_addr = tcp.local_addr().map_err(Error::Connection)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
+                acceptor,
                 local_addr,
                 tcp: Mutex::new(Some(tcp)),
                 routes: RwLock::new(Vec::new()),
@@ -231,6 +249,7 @@ impl Listener {
     /// while the listener runs. Fails when the path is invalid or already taken.
     pub fn attach_with<S: Service>(&self, state: S::State) -> Result<()> {
         let config = S::config();
+        crate::auth::prepare_service(&config)?;
         let template = crate::path_template::parse(config.path)
             .map_err(|e| Error::InvalidArgument(format!("service path `{}`: {e}", config.path)))?;
         let mut routes = write(&self.inner.routes);
@@ -401,9 +420,17 @@ async fn accept_loop(inner: Arc<Inner>, tcp: TcpListener) {
 }
 
 async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
+    // The TLS handshake (bounded by its timeout) runs here, in the connection's own task.
+    let Some(stream) = inner.acceptor.accept(stream).await else {
+        return;
+    };
+    let info = ConnInfo {
+        secure: stream.is_secure(),
+    };
     let service = {
         let inner = inner.clone();
-        hyper::service::service_fn(move |req| {
+        hyper::service::service_fn(move |mut req: Request<Body>| {
+            req.extensions_mut().insert(info);
             let inner = inner.clone();
             async move { Ok::<_, Infallible>(handle_request(inner, req, peer).await) }
         })
@@ -550,8 +577,14 @@ impl<S: Service> Route for ServiceRoute<S> {
             };
             let on_upgrade = hyper::upgrade::on(&mut req);
             let (parts, _body) = req.into_parts();
-            let mut request = UpgradeRequest::new(parts, params, peer, false);
-            let service = match catch_unwind(S::upgrade(&mut request, &self.state)).await {
+            let secure = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.secure);
+            let mut request = UpgradeRequest::new(parts, params, peer, secure);
+            // The origin check and authentication come before the hook (403/401).
+            let admitted = async {
+                crate::auth::admit(&self.config, &mut request).await?;
+                S::upgrade(&mut request, &self.state).await
+            };
+            let service = match catch_unwind(admitted).await {
                 Ok(Ok(service)) => service,
                 Ok(Err(e)) => {
                     let mut resp = text_response(e.status(), e.message().to_owned());
@@ -582,6 +615,7 @@ impl<S: Service> Route for ServiceRoute<S> {
                 head.headers.append(name, value.clone());
             }
             let path = request.path().to_owned();
+            let principal = request.take_principal();
             let route = self.clone();
             tokio::spawn(async move {
                 let upgraded = match on_upgrade.await {
@@ -591,7 +625,7 @@ impl<S: Service> Route for ServiceRoute<S> {
                         return;
                     }
                 };
-                let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+                let parts = match upgraded.downcast::<TokioIo<ServerStream>>() {
                     Ok(parts) => parts,
                     Err(_) => {
                         log_error("upgrade produced an unexpected stream type");
@@ -601,7 +635,9 @@ impl<S: Service> Route for ServiceRoute<S> {
                 let stream = parts.io.into_inner();
                 let read_buf = BytesMut::from(&parts.read_buf[..]);
                 route
-                    .run_connection(service, stream, read_buf, negotiated, path, peer, listener)
+                    .run_connection(
+                        service, stream, read_buf, negotiated, path, peer, principal, listener,
+                    )
                     .await;
             });
             Response::from_parts(head, Full::new(Bytes::new()))
@@ -614,27 +650,31 @@ impl<S: Service> ServiceRoute<S> {
     async fn run_connection(
         self: Arc<Self>,
         service: S,
-        stream: TcpStream,
+        stream: ServerStream,
         read_buf: BytesMut,
         negotiated: crate::handshake::Negotiated,
         path: String,
         peer: SocketAddr,
+        principal: Option<crate::auth::Principal>,
         listener: Arc<Inner>,
     ) {
+        let secure = stream.is_secure();
         let config = &self.config;
-        let mut conn_config = ConnConfig::default();
-        conn_config.limits = Limits {
-            max_frame_size: config.max_frame_size,
-            max_message_size: config.max_message_size,
+        let conn_config = ConnConfig {
+            limits: Limits {
+                max_frame_size: config.max_frame_size,
+                max_message_size: config.max_message_size,
+            },
+            max_send_frame_size: config.max_frame_size,
+            close_timeout: config.close_timeout,
+            auto_pong: !S::HANDLERS.ping,
+            deliver_pongs: S::HANDLERS.pong,
+            keepalive: listener.config.keepalive,
+            write_buffer_limit: config.write_buffer_limit,
+            write_timeout: config.write_timeout,
+            overflow_close: config.overflow_close,
+            ..ConnConfig::default()
         };
-        conn_config.max_send_frame_size = config.max_frame_size;
-        conn_config.close_timeout = config.close_timeout;
-        conn_config.auto_pong = !S::HANDLERS.ping;
-        conn_config.deliver_pongs = S::HANDLERS.pong;
-        conn_config.keepalive = listener.config.keepalive;
-        conn_config.write_buffer_limit = config.write_buffer_limit;
-        conn_config.write_timeout = config.write_timeout;
-        conn_config.overflow_close = config.overflow_close;
         let (ws, driver) = WebSocket::from_upgraded(
             stream,
             Role::Server,
@@ -647,10 +687,11 @@ impl<S: Service> ServiceRoute<S> {
             ws.clone(),
             listener.hub.clone(),
             peer,
-            false,
+            secure,
             path,
             config.close_timeout,
         );
+        caller.set_principal(principal);
         listener.active.fetch_add(1, Ordering::SeqCst);
         listener.hub.register(&caller);
         let registered = caller.clone();

@@ -63,6 +63,7 @@ impl PemSource {
     }
 
     /// Every certificate in the PEM text (at least one).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn certificates(&self, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
         let bytes = self.bytes(what)?;
         let certs = CertificateDer::pem_slice_iter(&bytes)
@@ -78,6 +79,7 @@ impl PemSource {
     }
 
     /// The first private key (PKCS#8, PKCS#1 or SEC1) in the PEM text.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn private_key(&self, what: &str) -> Result<PrivateKeyDer<'static>, String> {
         let bytes = self.bytes(what)?;
         match PrivateKeyDer::from_pem_slice(&bytes) {
@@ -125,6 +127,7 @@ impl PemSource {
     }
 }
 
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }

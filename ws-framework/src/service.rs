@@ -4,6 +4,7 @@
 //! the impl from the marked methods. Implementing it directly is supported and is what the
 //! generated code does, so it stays small: one `upgrade` and one `handle` whose body is a `match`.
 
+use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::error::Error;
 use crate::proto::{CloseCode, CloseFrame, Utf8Bytes};
@@ -148,6 +149,13 @@ pub struct ServiceConfig {
     /// Close a connection whose buffer stayed full past the write timeout with this code
     /// (1008 or 1013); `None` (default) only fails that write.
     pub overflow_close: Option<CloseCode>,
+    /// Origins allowed to open connections (default: any); see [`crate::origin`].
+    pub allowed_origins: Vec<String>,
+    /// Refuse requests without an `Origin` header (default false: non-browser clients send
+    /// none).
+    pub require_origin: bool,
+    /// Authentication and required scopes (default none); see [`crate::auth`].
+    pub auth: Option<Auth>,
 }
 
 impl ServiceConfig {
@@ -165,7 +173,36 @@ impl ServiceConfig {
             write_buffer_limit: 1 << 20,
             write_timeout: None,
             overflow_close: None,
+            allowed_origins: Vec::new(),
+            require_origin: false,
+            auth: None,
         }
+    }
+
+    /// Origins allowed to open connections: exact origins (`https://app.example.com`) and
+    /// sub-domain patterns (`*.example.com`); any other origin gets 403 before any handler
+    /// runs. Requests without `Origin` are allowed unless [`ServiceConfig::require_origin`].
+    /// An invalid pattern fails [`crate::Listener::attach`].
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Refuses (403) requests that carry no `Origin` header.
+    pub fn require_origin(mut self, on: bool) -> Self {
+        self.require_origin = on;
+        self
+    }
+
+    /// Authenticates every upgrade request (401 without valid credentials, 403 without a
+    /// required scope) before the upgrade hook runs.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
     }
 
     /// Sub-protocols, in the server's preference order.

@@ -15,6 +15,7 @@ pub struct UpgradeRequest {
     secure: bool,
     protocols: Vec<String>,
     response_headers: HeaderMap,
+    principal: Option<crate::auth::Principal>,
 }
 
 impl UpgradeRequest {
@@ -41,6 +42,7 @@ impl UpgradeRequest {
             secure,
             protocols,
             response_headers: HeaderMap::new(),
+            principal: None,
         }
     }
 
@@ -173,6 +175,22 @@ impl UpgradeRequest {
     pub fn parts(&self) -> &http::request::Parts {
         &self.parts
     }
+
+    /// Who authenticated, when the service has an `auth` setting (it ran before the hook).
+    pub fn principal(&self) -> Option<&crate::auth::Principal> {
+        self.principal.as_ref()
+    }
+
+    /// Records who the hook authenticated itself (custom schemes, cookies, query tokens); the
+    /// connection's handlers then see it through [`crate::Caller::principal`].
+    pub fn set_principal(&mut self, principal: crate::auth::Principal) {
+        self.principal = Some(principal);
+    }
+
+    /// Takes the principal out (used by the listener).
+    pub(crate) fn take_principal(&mut self) -> Option<crate::auth::Principal> {
+        self.principal.take()
+    }
 }
 
 fn parse_query(query: &str) -> Vec<(String, String)> {
@@ -216,7 +234,11 @@ pub(crate) fn percent_decode(s: &str) -> String {
 ///
 /// Converting from a string gives 400 Bad Request, as Ballerina does for any returned error.
 #[derive(Debug, Clone)]
-pub struct UpgradeError {
+pub struct UpgradeError(Box<Refusal>);
+
+/// Boxed so that `Result<Service, UpgradeError>` stays small.
+#[derive(Debug, Clone)]
+struct Refusal {
     status: StatusCode,
     message: String,
     headers: HeaderMap,
@@ -225,11 +247,11 @@ pub struct UpgradeError {
 impl UpgradeError {
     /// Refuses with `status` and `message`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Refusal {
             status,
             message: message.into(),
             headers: HeaderMap::new(),
-        }
+        }))
     }
 
     /// 400 Bad Request.
@@ -254,29 +276,29 @@ impl UpgradeError {
 
     /// Adds a header to the error response (for example `WWW-Authenticate`).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.0.headers.append(name, value);
         self
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The extra headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.0.headers
     }
 }
 
 impl fmt::Display for UpgradeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status, self.message)
+        write!(f, "{} {}", self.0.status, self.0.message)
     }
 }
 

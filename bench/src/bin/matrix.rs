@@ -1,0 +1,583 @@
+//! Runs the whole comparison and prints it as markdown: every scenario against every server,
+//! `--reps` times (median reported), the server order rotated between repetitions so drift of
+//! a shared machine hits all servers alike. The server runs pinned to `--server-core` on a
+//! single-threaded runtime, the load generator pinned to `--load-core`.
+//!
+//! ```sh
+//! cargo build --release -p ws-bench && target/release/matrix [--reps 3] [--duration 5]
+//!     [--warmup 1] [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...]
+//!     [--idle-connections 10000] [--server-core 0] [--load-core 1] [--no-pin] [--quick]
+//!     [--out DIR]
+//! ```
+//! (`scripts/bench.sh` does both.) Every run's JSON goes to `DIR/matrix-<time>.jsonl`
+//! (default `target/bench`). The exit status is 1 when any run reported an error (such as an
+//! echo that differs from what was sent).
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use ws_bench::args::{fail, Args};
+use ws_bench::sys;
+
+const USAGE: &str = "usage: matrix [--reps 3] [--duration 5] [--warmup 1] \
+    [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...] [--idle-connections 10000] \
+    [--server-core 0] [--load-core 1] [--no-pin] [--quick] [--out DIR] [--bin-dir DIR] [--list]";
+
+/// The baseline every ratio is taken against.
+const BASELINE: &str = "tungstenite";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Table {
+    Echo,
+    Compression,
+    Handshake,
+    Idle,
+}
+
+#[derive(Clone, Debug)]
+struct Scenario {
+    /// Short id for `--only`.
+    id: &'static str,
+    /// What the table calls it.
+    title: &'static str,
+    table: Table,
+    load_args: Vec<String>,
+    /// `None`: every server; otherwise only these.
+    only: Option<&'static [&'static str]>,
+}
+
+fn scenarios(idle_connections: usize) -> Vec<Scenario> {
+    let a = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    vec![
+        Scenario {
+            id: "text64x1",
+            title: "64 B text, 1 conn",
+            table: Table::Echo,
+            load_args: a("--kind text --size 64 --connections 1 --inflight 1"),
+            only: None,
+        },
+        Scenario {
+            id: "text64x100",
+            title: "64 B text, 100 conns",
+            table: Table::Echo,
+            load_args: a("--kind text --size 64 --connections 100 --inflight 1"),
+            only: None,
+        },
+        Scenario {
+            id: "text64x100x16",
+            title: "64 B text, 100 conns x 16 in flight",
+            table: Table::Echo,
+            load_args: a("--kind text --size 64 --connections 100 --inflight 16"),
+            only: None,
+        },
+        Scenario {
+            id: "bin16kx10",
+            title: "16 KiB binary, 10 conns",
+            table: Table::Echo,
+            load_args: a("--kind binary --size 16k --connections 10 --inflight 1"),
+            only: None,
+        },
+        Scenario {
+            id: "bin1mx1",
+            title: "1 MiB binary, 1 conn",
+            table: Table::Echo,
+            load_args: a("--kind binary --size 1m --connections 1 --inflight 1"),
+            only: None,
+        },
+        Scenario {
+            id: "json4kx10",
+            title: "4 KiB JSON text, 10 conns",
+            table: Table::Echo,
+            load_args: a("--kind json --size 4k --connections 10 --inflight 1"),
+            only: None,
+        },
+        Scenario {
+            id: "json4kx10z",
+            title: "4 KiB JSON text, 10 conns, compression offered",
+            table: Table::Compression,
+            load_args: a("--kind json --size 4k --connections 10 --inflight 1 --compression"),
+            only: Some(&["engine", "macros"]),
+        },
+        Scenario {
+            id: "handshake",
+            title: "handshakes (16 concurrent openers)",
+            table: Table::Handshake,
+            load_args: a("--mode handshake --connections 16"),
+            only: None,
+        },
+        Scenario {
+            id: "idle",
+            title: "idle connections",
+            table: Table::Idle,
+            load_args: {
+                let mut v = a("--mode idle --settle 1");
+                v.extend(["--connections".into(), idle_connections.to_string()]);
+                v
+            },
+            only: None,
+        },
+    ]
+}
+
+struct Options {
+    reps: usize,
+    duration: f64,
+    warmup: f64,
+    impls: Vec<String>,
+    server_core: Option<usize>,
+    load_core: Option<usize>,
+    bin_dir: PathBuf,
+}
+
+fn main() {
+    let mut args = Args::from_env();
+    if args.flag("help") {
+        println!("{USAGE}");
+        return;
+    }
+    let quick = args.flag("quick");
+    let list = args.flag("list");
+    let no_pin = args.flag("no-pin");
+    let idle_connections: usize = args.get("idle-connections", if quick { 1000 } else { 10_000 });
+    let mut options = Options {
+        reps: args.get("reps", if quick { 1 } else { 3 }).clamp(1, 20),
+        duration: args.get("duration", if quick { 2.0 } else { 5.0 }),
+        warmup: args.get("warmup", if quick { 0.5 } else { 1.0 }),
+        impls: args
+            .get::<String>("impls", "engine,tungstenite,fastwebsockets".into())
+            .split(',')
+            .map(str::to_owned)
+            .collect(),
+        server_core: Some(args.get("server-core", 0)),
+        load_core: Some(args.get("load-core", 1)),
+        bin_dir: args.opt("bin-dir").unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| PathBuf::from("."))
+        }),
+    };
+    let only: Option<Vec<String>> = args
+        .string("only")
+        .map(|s| s.split(',').map(str::to_owned).collect());
+    let out_dir: PathBuf = args.opt("out").unwrap_or_else(|| PathBuf::from("target/bench"));
+    args.finish(USAGE);
+    if !(0.1..=600.0).contains(&options.duration) || !(0.0..=60.0).contains(&options.warmup) {
+        fail("--duration must be in [0.1, 600] and --warmup in [0, 60]");
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if no_pin || cpus < 2 {
+        options.server_core = None;
+        options.load_core = None;
+    }
+    let all = scenarios(idle_connections);
+    if list {
+        for s in &all {
+            println!("{:14} {}", s.id, s.title);
+        }
+        return;
+    }
+    let chosen: Vec<Scenario> = all
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|id| id == s.id)))
+        .collect();
+    if chosen.is_empty() {
+        fail("no scenario selected (see --list)");
+    }
+    for exe in ["server", "load"] {
+        if !options.bin_dir.join(exe).exists() {
+            fail(&format!(
+                "{} not found: build first with `cargo build --release -p ws-bench` (or use scripts/bench.sh)",
+                options.bin_dir.join(exe).display()
+            ));
+        }
+    }
+    let runs: usize = chosen
+        .iter()
+        .map(|s| impls_for(s, &options.impls).len())
+        .sum::<usize>()
+        * options.reps;
+    let per_run = options.warmup + options.duration + 1.0;
+    eprintln!(
+        "{runs} runs, about {:.0} s; server on core {:?}, load on core {:?}",
+        runs as f64 * per_run,
+        options.server_core,
+        options.load_core
+    );
+    let _ = std::fs::create_dir_all(&out_dir);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let log_path = out_dir.join(format!("matrix-{stamp}.jsonl"));
+    let mut log = std::fs::File::create(&log_path).ok();
+
+    let load_before = sys::loadavg();
+    let started = Instant::now();
+    let mut results: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut done = 0;
+    for rep in 0..options.reps {
+        for (si, scenario) in chosen.iter().enumerate() {
+            let mut order = impls_for(scenario, &options.impls);
+            let k = order.len().max(1);
+            order.rotate_left((rep + si) % k);
+            for which in order {
+                done += 1;
+                eprint!("[{done}/{runs}] rep {} {} {which} ... ", rep + 1, scenario.id);
+                let _ = std::io::stderr().flush();
+                let result = run_one(&options, scenario, &which);
+                let line = match &result {
+                    Ok(v) => v.clone(),
+                    Err(e) => serde_json::json!({ "errors": 1, "first_error": e }),
+                };
+                eprintln!("{}", summary(scenario.table, &line));
+                if let Some(f) = log.as_mut() {
+                    let mut record = line.clone();
+                    record["scenario"] = scenario.id.into();
+                    record["impl"] = which.clone().into();
+                    record["rep"] = rep.into();
+                    let _ = writeln!(f, "{record}");
+                }
+                if line["errors"].as_u64().unwrap_or(1) != 0 {
+                    failures.push(format!(
+                        "{} / {which} rep {}: {}",
+                        scenario.id,
+                        rep + 1,
+                        line["first_error"]
+                    ));
+                }
+                results
+                    .entry((scenario.id.to_owned(), which))
+                    .or_default()
+                    .push(line);
+            }
+        }
+    }
+    let load_after = sys::loadavg();
+
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Machine: {}. Load average before: `{load_before}`, after: `{load_after}`. \
+         {} repetitions of {} s (+{} s warmup), medians; {:.0} s in all. Server pinned to core {}, \
+         load generator to core {}, both single-threaded.\n\n",
+        sys::machine(),
+        options.reps,
+        options.duration,
+        options.warmup,
+        started.elapsed().as_secs_f64(),
+        options.server_core.map_or("-".into(), |c| c.to_string()),
+        options.load_core.map_or("-".into(), |c| c.to_string()),
+    ));
+    render(&mut out, &chosen, &options.impls, &results);
+    if !failures.is_empty() {
+        out.push_str("\n**Runs with errors:**\n\n");
+        for f in &failures {
+            out.push_str(&format!("- {f}\n"));
+        }
+    }
+    out.push_str(&format!("\nRaw results: `{}`\n", log_path.display()));
+    println!("{out}");
+    if !failures.is_empty() {
+        std::process::exit(1);
+    }
+}
+
+fn impls_for(s: &Scenario, impls: &[String]) -> Vec<String> {
+    impls
+        .iter()
+        .filter(|i| s.only.is_none_or(|o| o.contains(&i.as_str())))
+        .cloned()
+        .collect()
+}
+
+fn summary(table: Table, v: &Value) -> String {
+    if v["errors"].as_u64().unwrap_or(1) != 0 {
+        return format!("ERROR {}", v["first_error"]);
+    }
+    match table {
+        Table::Echo | Table::Compression => format!(
+            "{} msg/s, p99 {} us, server {} us/msg ({}% CPU), load {}% CPU",
+            v["msgs_per_s"], v["p99_us"], v["server_cpu_us_per_msg"],
+            pct(&v["server_cpu_util"]), pct(&v["load_cpu_util"])
+        ),
+        Table::Handshake => format!(
+            "{} handshakes/s, server {} us each",
+            v["handshakes_per_s"], v["server_cpu_us_per_msg"]
+        ),
+        Table::Idle => format!(
+            "{} KiB per connection ({} open)",
+            v["server_kib_per_conn"], v["open"]
+        ),
+    }
+}
+
+fn pct(v: &Value) -> String {
+    v.as_f64().map_or("?".into(), |f| format!("{:.0}", f * 100.0))
+}
+
+/// Starts a server, runs the load generator against it, stops the server.
+fn run_one(o: &Options, s: &Scenario, which: &str) -> Result<Value, String> {
+    let lifetime = o.warmup + o.duration + 120.0;
+    let mut cmd = Command::new(o.bin_dir.join("server"));
+    cmd.args(["--impl", which, "--threads", "1", "--lifetime"])
+        .arg(format!("{lifetime}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(c) = o.server_core {
+        cmd.args(["--core", &c.to_string()]);
+    }
+    let mut server = cmd.spawn().map_err(|e| format!("start server: {e}"))?;
+    let result = (|| {
+        let addr = read_first_line(&mut server, Duration::from_secs(10))?;
+        let mut load = Command::new(o.bin_dir.join("load"));
+        load.args(["--addr", &addr, "--server-pid", &server.id().to_string()])
+            .args(["--warmup", &o.warmup.to_string(), "--duration", &o.duration.to_string()])
+            .args(["--label", s.id])
+            .args(&s.load_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(c) = o.load_core {
+            load.args(["--core", &c.to_string()]);
+        }
+        let child = load.spawn().map_err(|e| format!("start load: {e}"))?;
+        let (status, stdout, stderr) =
+            wait_bounded(child, Duration::from_secs_f64(o.warmup + o.duration + 90.0))?;
+        let last = stdout.lines().rev().find(|l| l.starts_with('{'));
+        match last {
+            Some(l) => serde_json::from_str(l).map_err(|e| format!("load output: {e}: {l}")),
+            None => Err(format!("load exited with {status} and no result: {}", stderr.trim())),
+        }
+    })();
+    // Our own child, by its id.
+    let _ = server.kill();
+    let _ = server.wait();
+    std::thread::sleep(Duration::from_millis(200));
+    result
+}
+
+/// The server's first stdout line (its address), within `limit`.
+fn read_first_line(child: &mut Child, limit: Duration) -> Result<String, String> {
+    let stdout = child.stdout.take().ok_or("no server stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let r = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(line)) if !line.trim().is_empty() => Ok(line.trim().to_owned()),
+        Ok(_) => {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            Err(format!("server printed no address: {}", err.trim()))
+        }
+        Err(_) => Err(format!("server printed no address within {limit:?}")),
+    }
+}
+
+/// Waits for `child` at most `limit` (then kills it), collecting its output.
+fn wait_bounded(mut child: Child, limit: Duration) -> Result<(String, String, String), String> {
+    let mut out = child.stdout.take().ok_or("no stdout")?;
+    let mut err = child.stderr.take().ok_or("no stderr")?;
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.to_string(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("load generator still running after {limit:?}; killed"));
+            }
+            Err(e) => return Err(format!("wait: {e}")),
+        }
+    };
+    Ok((status, out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tables.
+
+fn median(values: &[Value], key: &str) -> Option<f64> {
+    let mut v: Vec<f64> = values
+        .iter()
+        .filter(|r| r["errors"].as_u64() == Some(0))
+        .filter_map(|r| r[key].as_f64())
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn fmt(v: Option<f64>, decimals: usize) -> String {
+    match v {
+        None => "ERR".into(),
+        Some(x) if decimals == 0 => thousands(x.round() as u64),
+        Some(x) => format!("{x:.decimals$}"),
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ratio(x: Option<f64>, base: Option<f64>) -> String {
+    match (x, base) {
+        (Some(x), Some(b)) if b > 0.0 => format!("{:.2}x", x / b),
+        _ => "-".into(),
+    }
+}
+
+fn render(
+    out: &mut String,
+    chosen: &[Scenario],
+    impls: &[String],
+    results: &BTreeMap<(String, String), Vec<Value>>,
+) {
+    let get = |s: &Scenario, i: &str| results.get(&(s.id.to_owned(), i.to_owned()));
+    let echo: Vec<&Scenario> = chosen.iter().filter(|s| s.table == Table::Echo).collect();
+    if !echo.is_empty() {
+        out.push_str(&format!(
+            "### Echo throughput (ratios: this server against {BASELINE}; CPU ratio = {BASELINE}'s CPU per message / this server's, so above 1 is better)\n\n"
+        ));
+        out.push_str("| scenario | server | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | server CPU | load CPU | msgs/s ratio | CPU/msg ratio |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for s in &echo {
+            let base = get(s, BASELINE);
+            for i in impls {
+                let Some(r) = get(s, i) else { continue };
+                let m = |k: &str| median(r, k);
+                let b = |k: &str| base.and_then(|b| median(b, k));
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    s.title,
+                    i,
+                    fmt(m("msgs_per_s"), 0),
+                    fmt(m("mb_per_s"), 1),
+                    fmt(m("p50_us"), 1),
+                    fmt(m("p99_us"), 1),
+                    fmt(m("p999_us"), 1),
+                    fmt(m("server_cpu_us_per_msg"), 2),
+                    m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
+                    m("load_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
+                    ratio(m("msgs_per_s"), b("msgs_per_s")),
+                    ratio(b("server_cpu_us_per_msg"), m("server_cpu_us_per_msg")),
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    let comp: Vec<&Scenario> = chosen.iter().filter(|s| s.table == Table::Compression).collect();
+    let plain = chosen.iter().find(|s| s.id == "json4kx10");
+    if !comp.is_empty() {
+        out.push_str("### permessage-deflate (ws-framework against its own uncompressed run, 4 KiB JSON-like text, 10 conns)\n\n");
+        out.push_str("| server | compression | msgs/s | wire bytes/msg client→server | wire bytes/msg server→client | server CPU µs/msg | p99 µs |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        for s in &comp {
+            for i in impls {
+                let Some(z) = get(s, i) else { continue };
+                let p = plain.and_then(|p| get(p, i));
+                for (label, r) in [("off", p), ("on", Some(z))] {
+                    let Some(r) = r else { continue };
+                    let m = |k: &str| median(r, k);
+                    out.push_str(&format!(
+                        "| {i} | {label} | {} | {} | {} | {} | {} |\n",
+                        fmt(m("msgs_per_s"), 0),
+                        fmt(m("wire_tx_per_msg"), 0),
+                        fmt(m("wire_rx_per_msg"), 0),
+                        fmt(m("server_cpu_us_per_msg"), 2),
+                        fmt(m("p99_us"), 1),
+                    ));
+                }
+                if let Some(p) = p {
+                    let (mz, mp) = (|k: &str| median(z, k), |k: &str| median(p, k));
+                    out.push_str(&format!(
+                        "| {i} | on ÷ off | {} | {} | {} | {} | |\n",
+                        ratio(mz("msgs_per_s"), mp("msgs_per_s")),
+                        ratio(mz("wire_tx_per_msg"), mp("wire_tx_per_msg")),
+                        ratio(mz("wire_rx_per_msg"), mp("wire_rx_per_msg")),
+                        ratio(mz("server_cpu_us_per_msg"), mp("server_cpu_us_per_msg")),
+                    ));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    for s in chosen.iter().filter(|s| s.table == Table::Handshake) {
+        out.push_str(&format!("### Handshakes ({}: connect, upgrade, close frames both ways, reset)\n\n", s.title));
+        out.push_str("| server | handshakes/s | p50 µs | p99 µs | server CPU µs/handshake | server CPU | handshakes/s ratio | CPU ratio |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        let base = get(s, BASELINE);
+        for i in impls {
+            let Some(r) = get(s, i) else { continue };
+            let m = |k: &str| median(r, k);
+            let b = |k: &str| base.and_then(|b| median(b, k));
+            out.push_str(&format!(
+                "| {i} | {} | {} | {} | {} | {} | {} | {} |\n",
+                fmt(m("handshakes_per_s"), 0),
+                fmt(m("p50_us"), 1),
+                fmt(m("p99_us"), 1),
+                fmt(m("server_cpu_us_per_msg"), 1),
+                m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
+                ratio(m("handshakes_per_s"), b("handshakes_per_s")),
+                ratio(b("server_cpu_us_per_msg"), m("server_cpu_us_per_msg")),
+            ));
+        }
+        out.push('\n');
+    }
+    for s in chosen.iter().filter(|s| s.table == Table::Idle) {
+        let n = s
+            .load_args
+            .windows(2)
+            .find(|w| w[0] == "--connections")
+            .map_or("?".to_owned(), |w| w[1].clone());
+        out.push_str(&format!("### Server memory per idle connection ({n} connections, VmRSS delta / N)\n\n"));
+        out.push_str(&format!("| server | KiB per connection | RSS before KiB | RSS after KiB | ratio ({BASELINE} ÷ this) |\n"));
+        out.push_str("|---|---:|---:|---:|---:|\n");
+        let base = get(s, BASELINE);
+        for i in impls {
+            let Some(r) = get(s, i) else { continue };
+            let m = |k: &str| median(r, k);
+            out.push_str(&format!(
+                "| {i} | {} | {} | {} | {} |\n",
+                fmt(m("server_kib_per_conn"), 2),
+                fmt(m("server_rss_before_kib"), 0),
+                fmt(m("server_rss_after_kib"), 0),
+                ratio(base.and_then(|b| median(b, "server_kib_per_conn")), m("server_kib_per_conn")),
+            ));
+        }
+        out.push('\n');
+    }
+}

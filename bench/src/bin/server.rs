@@ -1,0 +1,276 @@
+//! Echo server for the benchmarks: every text and binary message goes back unchanged.
+//!
+//! ```sh
+//! server --impl engine|tungstenite|fastwebsockets|macros [--addr 127.0.0.1:0|PORT]
+//!        [--threads 1] [--core N] [--lifetime SECS]
+//! ```
+//! The first line on stdout is the bound address (`127.0.0.1:PORT`), for the matrix to read.
+//! `--threads 1` (the default) runs a single-threaded tokio runtime; `--core N` pins the process
+//! to core N first. The server exits by itself after `--lifetime` seconds (default 3600).
+//!
+//! Each implementation is written the way its own documentation writes an echo server:
+//! - `engine`: ws-framework's wire engine, `stream::accept` + `recv`/`send`, as
+//!   `examples/echo_server.rs`; permessage-deflate accepted (level 3, messages from 1 KiB).
+//! - `tungstenite`: tokio-tungstenite's `accept_async` and `read.forward(write)`, as its
+//!   `examples/echo-server.rs` (`forward` feeds while messages are ready and flushes once).
+//! - `fastwebsockets`: hyper's upgrade and `FragmentCollector`, as its
+//!   `examples/echo_server.rs` (one `write_all` per frame; no compression support).
+//! - `macros`: the `#[ws_service]` echo, to be filled in when the macros land (see
+//!   [`serve_macros`]).
+//!
+//! Limits are raised to 64 MiB everywhere so a 1 MiB message is one frame each way.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use ws_bench::args::{fail, Args};
+
+const USAGE: &str = "usage: server --impl engine|tungstenite|fastwebsockets|macros \
+                     [--addr 127.0.0.1:0|PORT] [--threads 1] [--core N] [--lifetime SECS]";
+
+/// The largest message and frame every implementation accepts.
+const MAX_MESSAGE: usize = 64 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Impl {
+    Engine,
+    Tungstenite,
+    FastWebSockets,
+    Macros,
+}
+
+fn main() {
+    let mut args = Args::from_env();
+    if args.flag("help") {
+        println!("{USAGE}");
+        return;
+    }
+    let which = match args.string("impl").as_deref() {
+        Some("engine") => Impl::Engine,
+        Some("tungstenite") => Impl::Tungstenite,
+        Some("fastwebsockets") => Impl::FastWebSockets,
+        Some("macros") => Impl::Macros,
+        Some(other) => fail(&format!("unknown --impl {other}\n{USAGE}")),
+        None => fail(USAGE),
+    };
+    let addr = args
+        .string("addr")
+        .unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let addr: SocketAddr = match addr.parse::<u16>() {
+        Ok(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+        Err(_) => addr
+            .parse()
+            .unwrap_or_else(|_| fail(&format!("bad --addr {addr}"))),
+    };
+    let threads: usize = args.get("threads", 1);
+    let core: Option<usize> = args.opt("core");
+    let lifetime: f64 = args.get("lifetime", 3600.0);
+    args.finish(USAGE);
+
+    if let Some(core) = core {
+        if let Err(e) = ws_bench::sys::pin_to_core(core) {
+            fail(&format!("cannot pin to core {core}: {e}"));
+        }
+    }
+    ws_bench::sys::raise_nofile_limit();
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .unwrap_or_else(|e| fail(&format!("runtime: {e}")));
+
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(addr)
+            .await
+            .unwrap_or_else(|e| fail(&format!("bind {addr}: {e}")));
+        let local = listener.local_addr().expect("bound address");
+        let serve = async {
+            match which {
+                Impl::Engine => serve_engine(listener).await,
+                Impl::Tungstenite => serve_tungstenite(listener).await,
+                Impl::FastWebSockets => serve_fastwebsockets(listener).await,
+                Impl::Macros => serve_macros(listener).await,
+            }
+        };
+        // The address goes out only once the implementation is known to exist.
+        if which == Impl::Macros && !MACROS_READY {
+            eprintln!("--impl macros: the #[ws_service] echo is not written yet (see serve_macros)");
+            std::process::exit(3);
+        }
+        println!("{local}");
+        let _ = std::io::stdout().flush();
+        match tokio::time::timeout(Duration::from_secs_f64(lifetime), serve).await {
+            Ok(Err(e)) => fail(&format!("accept: {e}")),
+            Ok(Ok(())) | Err(_) => {}
+        }
+    });
+    // Connections still open are dropped with the runtime.
+}
+
+/// Accepts forever, handing each connection (with TCP_NODELAY) to `handle` on its own task.
+async fn accept_loop<F, Fut>(listener: TcpListener, handle: F) -> std::io::Result<()>
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of file descriptors and the like: back off instead of spinning.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(handle(stream));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ws-framework's engine, without the macro layer.
+
+async fn serve_engine(listener: TcpListener) -> std::io::Result<()> {
+    use ws_framework::conn::ConnConfig;
+    use ws_framework::proto::Limits;
+    use ws_framework::stream::{accept, AcceptOptions};
+    use ws_framework::Incoming;
+
+    let mut options = AcceptOptions::with_compression();
+    let mut conn = ConnConfig::default();
+    conn.limits = Limits {
+        max_frame_size: MAX_MESSAGE,
+        max_message_size: MAX_MESSAGE,
+    };
+    // Echo a message as one frame, as the peers do.
+    conn.max_send_frame_size = 0;
+    options.conn = conn;
+    let options = Arc::new(options);
+    accept_loop(listener, move |stream| {
+        let options = options.clone();
+        async move {
+            let Ok((ws, driver, _request)) = accept(stream, &options).await else {
+                return;
+            };
+            let echo = async {
+                while let Ok(incoming) = ws.recv().await {
+                    if let Incoming::Message(message) = incoming {
+                        if ws.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            };
+            tokio::join!(driver, echo);
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The #[ws_service] echo: the slot for issue 7's fourth server.
+
+/// Flip to `true` once [`serve_macros`] holds the real echo service.
+const MACROS_READY: bool = false;
+
+/// The `#[ws_service]` echo server, through ws-framework's `Listener`.
+///
+/// To fill in once the macros land (the lead): declare the service at module level, e.g.
+///
+/// ```ignore
+/// struct Echo;
+/// #[ws_framework::ws_service(path = "/", max_frame_size = 67108864, max_message_size = 67108864)]
+/// impl Echo {
+///     #[on_text]
+///     async fn text(&self, text: Utf8Bytes) -> Utf8Bytes { text }
+///     #[on_binary]
+///     async fn binary(&self, data: Bytes) -> Bytes { data }
+/// }
+/// ```
+///
+/// and serve it here from the already bound `listener` (or bind `Listener` to its address
+/// after dropping it), with compression on as for `engine`; the load generator connects to
+/// path `/`. Add `macros` to the `ws-framework` features of this package, set
+/// [`MACROS_READY`], and the matrix runs it with `--impls engine,macros,tungstenite,...`.
+async fn serve_macros(listener: TcpListener) -> std::io::Result<()> {
+    drop(listener);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokio-tungstenite.
+
+async fn serve_tungstenite(listener: TcpListener) -> std::io::Result<()> {
+    use futures_util::{future, StreamExt, TryStreamExt};
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(MAX_MESSAGE);
+    config.max_frame_size = Some(MAX_MESSAGE);
+    accept_loop(listener, move |stream| async move {
+        let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
+            return;
+        };
+        let (write, read) = ws.split();
+        let _ = read
+            .try_filter(|m| future::ready(m.is_text() || m.is_binary()))
+            .forward(write)
+            .await;
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// fastwebsockets, through hyper's upgrade.
+
+async fn serve_fastwebsockets(listener: TcpListener) -> std::io::Result<()> {
+    use fastwebsockets::upgrade;
+    use fastwebsockets::{OpCode, WebSocketError};
+    use http_body_util::Empty;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+
+    async fn handle_client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
+        let mut ws = fut.await?;
+        ws.set_max_message_size(MAX_MESSAGE);
+        let mut ws = fastwebsockets::FragmentCollector::new(ws);
+        loop {
+            let frame = ws.read_frame().await?;
+            match frame.opcode {
+                OpCode::Close => break,
+                OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn server_upgrade(
+        mut req: Request<Incoming>,
+    ) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+        let (response, fut) = upgrade::upgrade(&mut req)?;
+        tokio::spawn(async move {
+            let _ = tokio::task::unconstrained(handle_client(fut)).await;
+        });
+        Ok(response)
+    }
+
+    accept_loop(listener, |stream| async move {
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let _ = http1::Builder::new()
+            .serve_connection(io, service_fn(server_upgrade))
+            .with_upgrades()
+            .await;
+    })
+    .await
+}

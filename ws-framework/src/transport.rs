@@ -1,0 +1,162 @@
+//! The listener's byte stream: plain TCP or TLS over TCP, decided per listener.
+
+use crate::error::Result;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// An accepted connection, after the TLS handshake when the listener has TLS.
+#[derive(Debug)]
+pub(crate) enum ServerStream {
+    /// Plain TCP (`ws://`).
+    Plain(TcpStream),
+    /// TLS over TCP (`wss://`).
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl ServerStream {
+    /// Whether the stream is encrypted.
+    pub(crate) fn is_secure(&self) -> bool {
+        match self {
+            Self::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => true,
+        }
+    }
+}
+
+/// What the listener knows of a connection beyond the peer's address; put into the extensions
+/// of every request served on it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnInfo {
+    /// The request came over TLS.
+    pub(crate) secure: bool,
+}
+
+/// Turns accepted TCP connections into [`ServerStream`]s: the TLS handshake, if any.
+#[derive(Clone, Default)]
+pub(crate) struct Acceptor {
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
+}
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acceptor")
+            .field("tls", &self.is_tls())
+            .finish()
+    }
+}
+
+impl Acceptor {
+    /// Checks the listener's TLS settings (reading the files) and prepares the acceptor.
+    pub(crate) fn new(config: &crate::listener::ListenerConfig) -> Result<Self> {
+        #[cfg(feature = "tls")]
+        {
+            let tls = config
+                .tls
+                .as_ref()
+                .map(crate::tls::ServerTls::new)
+                .transpose()?;
+            Ok(Self { tls })
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = config;
+            Ok(Self {})
+        }
+    }
+
+    /// Whether connections are TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.tls.is_some()
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            false
+        }
+    }
+
+    /// The TLS handshake (bounded by its timeout) when the listener has TLS; `None` when it
+    /// failed (the connection is dropped: there is no one to report it to).
+    pub(crate) async fn accept(&self, tcp: TcpStream) -> Option<ServerStream> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return tls
+                .accept(tcp)
+                .await
+                .ok()
+                .map(|s| ServerStream::Tls(Box::new(s)));
+        }
+        Some(ServerStream::Plain(tcp))
+    }
+}
+
+impl AsyncRead for ServerStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ServerStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
