@@ -35,17 +35,31 @@ async fn wss_echo_with_our_client_and_an_independent_one() {
         let pki = Pki::new();
         let (_listener, addr, _) = start::<Secure>(tls_listener(pki.server_tls())).await;
 
-        let (ws, response) = our_wss(addr, "localhost", &pki.client_tls(), &ConnectOptions::default())
-            .await
-            .unwrap();
-        assert_eq!(response.headers()["x-secure"], "true", "UpgradeRequest::is_secure");
+        let (ws, response) = our_wss(
+            addr,
+            "localhost",
+            &pki.client_tls(),
+            &ConnectOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            response.headers()["x-secure"],
+            "true",
+            "UpgradeRequest::is_secure"
+        );
         assert_eq!(ask(&ws, "hello over TLS").await, "hello over TLS");
         assert_eq!(ask(&ws, "secure").await, "true", "Caller::is_secure");
 
         // By IP address too: the certificate names 127.0.0.1.
-        let (ws_ip, _) = our_wss(addr, "127.0.0.1", &pki.client_tls(), &ConnectOptions::default())
-            .await
-            .unwrap();
+        let (ws_ip, _) = our_wss(
+            addr,
+            "127.0.0.1",
+            &pki.client_tls(),
+            &ConnectOptions::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(ask(&ws_ip, "by ip").await, "by ip");
 
         let request = format!("wss://localhost:{}/echo", addr.port())
@@ -110,15 +124,26 @@ async fn misconfiguration_fails_when_binding_and_names_the_file() {
             ws_framework::Listener::bind_with("127.0.0.1:0", tls_listener(tls)).await
         };
         let message = |r: ws_framework::Result<ws_framework::Listener>| match r {
-            Err(e @ Error::Tls { kind: TlsErrorKind::Config, .. }) => e.to_string(),
+            Err(
+                e @ Error::Tls {
+                    kind: TlsErrorKind::Config,
+                    ..
+                },
+            ) => e.to_string(),
             Err(e) => panic!("expected a TLS configuration error, got {e}"),
             Ok(_) => panic!("expected a TLS configuration error, the listener started"),
         };
 
         let m = message(bind(TlsConfig::from_pem_files(&missing, &key)).await);
-        assert!(m.contains("missing.pem") && m.contains("certificate"), "{m}");
+        assert!(
+            m.contains("missing.pem") && m.contains("certificate"),
+            "{m}"
+        );
         let m = message(bind(TlsConfig::from_pem_files(&cert, &missing)).await);
-        assert!(m.contains("missing.pem") && m.contains("private key"), "{m}");
+        assert!(
+            m.contains("missing.pem") && m.contains("private key"),
+            "{m}"
+        );
         let m = message(bind(TlsConfig::from_pem_files("", &key)).await);
         assert!(m.contains("must be provided"), "{m}");
         let m = message(bind(TlsConfig::from_pem_files(&blank, &key)).await);
@@ -126,15 +151,17 @@ async fn misconfiguration_fails_when_binding_and_names_the_file() {
         let m = message(bind(TlsConfig::from_pem_files(&garbage, &key)).await);
         assert!(m.contains("garbage.pem"), "{m}");
         let m = message(bind(TlsConfig::from_pem_files(&cert, &garbage)).await);
-        assert!(m.contains("garbage.pem") && m.contains("private key"), "{m}");
+        assert!(
+            m.contains("garbage.pem") && m.contains("private key"),
+            "{m}"
+        );
         let m = message(bind(TlsConfig::from_pem_files(&cert, &other_key)).await);
         assert!(
             m.contains("other-key.pem") && m.contains("cert.pem") && m.contains("does not match"),
             "{m}"
         );
-        let m = message(
-            bind(TlsConfig::from_pem_files(&cert, &key).client_ca_file(&missing)).await,
-        );
+        let m =
+            message(bind(TlsConfig::from_pem_files(&cert, &key).client_ca_file(&missing)).await);
         assert!(m.contains("missing.pem") && m.contains("CA"), "{m}");
         let m = message(
             bind(TlsConfig::from_pem_files(&cert, &key).client_auth(ClientCertMode::Required))
@@ -147,7 +174,10 @@ async fn misconfiguration_fails_when_binding_and_names_the_file() {
         assert!(m.contains("TLS_NO_SUCH_SUITE"), "{m}");
 
         // The client side fails before connecting, naming its file too.
-        let err = ClientTlsConfig::new().ca_file(&missing).build().unwrap_err();
+        let err = ClientTlsConfig::new()
+            .ca_file(&missing)
+            .build()
+            .unwrap_err();
         assert_eq!(err.tls_kind(), Some(TlsErrorKind::Config));
         assert!(err.to_string().contains("missing.pem"), "{err}");
         let err = ClientTlsConfig::new()
@@ -177,14 +207,21 @@ async fn mutual_tls_required_accepts_a_trusted_client_and_refuses_others() {
         let with_cert = pki
             .client_tls()
             .client_cert_pem(alice.cert.clone(), alice.key.clone());
-        let (ws, _) = our_wss(addr, "localhost", &with_cert, &ConnectOptions::default())
+        let (ws, response) = our_wss(addr, "localhost", &with_cert, &ConnectOptions::default())
             .await
             .unwrap();
+        assert_eq!(response.headers()["x-client-cert"], "1 certificate(s)");
         assert_eq!(ask(&ws, "mutual").await, "mutual");
 
         // No certificate: refused (TLS 1.3 reports it at the first read, after the client's
         // side of the handshake completed).
-        let refused = our_wss(addr, "localhost", &pki.client_tls(), &ConnectOptions::default()).await;
+        let refused = our_wss(
+            addr,
+            "localhost",
+            &pki.client_tls(),
+            &ConnectOptions::default(),
+        )
+        .await;
         assert!(
             matches!(kind_of(&refused), TlsErrorKind::PeerRejected),
             "{:?}",
@@ -224,16 +261,24 @@ async fn mutual_tls_optional_accepts_clients_without_a_certificate() {
                 .client_auth(ClientCertMode::Optional),
         ))
         .await;
-        let (ws, _) = our_wss(addr, "localhost", &pki.client_tls(), &ConnectOptions::default())
-            .await
-            .unwrap();
+        let (ws, response) = our_wss(
+            addr,
+            "localhost",
+            &pki.client_tls(),
+            &ConnectOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.headers()["x-client-cert"], "none");
         assert_eq!(ask(&ws, "no cert").await, "no cert");
         let with_cert = pki.client_tls().client_cert_pem(alice.cert, alice.key);
         let (ws, _) = our_wss(addr, "localhost", &with_cert, &ConnectOptions::default())
             .await
             .unwrap();
         assert_eq!(ask(&ws, "cert").await, "cert");
-        let bad = pki.client_tls().client_cert_pem(stranger.cert, stranger.key);
+        let bad = pki
+            .client_tls()
+            .client_cert_pem(stranger.cert, stranger.key);
         let refused = our_wss(addr, "localhost", &bad, &ConnectOptions::default()).await;
         assert!(matches!(kind_of(&refused), TlsErrorKind::PeerRejected));
     })
@@ -252,7 +297,10 @@ async fn untrusted_expired_and_misnamed_certificates_are_told_apart() {
         // The default roots (webpki) do not know the test CA.
         let r = our_wss(addr, "localhost", &ClientTlsConfig::new(), &options).await;
         assert_eq!(kind_of(&r), TlsErrorKind::UntrustedCertificate);
-        assert!(r.unwrap_err().to_string().contains("not signed by a trusted CA"));
+        assert!(r
+            .unwrap_err()
+            .to_string()
+            .contains("not signed by a trusted CA"));
         // Nor does another CA.
         let other = ClientTlsConfig::new().ca_pem(Ca::new("other").pem);
         let r = our_wss(addr, "localhost", &other, &options).await;
@@ -262,7 +310,10 @@ async fn untrusted_expired_and_misnamed_certificates_are_told_apart() {
         let misnamed = pki.client_tls().server_name("chat.example.com");
         let r = our_wss(addr, "localhost", &misnamed, &options).await;
         assert_eq!(kind_of(&r), TlsErrorKind::HostnameMismatch);
-        assert!(r.unwrap_err().to_string().contains("localhost"), "names what it is valid for");
+        assert!(
+            r.unwrap_err().to_string().contains("localhost"),
+            "names what it is valid for"
+        );
         // ... which host-name verification off accepts, still checking the chain.
         let lax = misnamed.clone().verify_hostname(false);
         let (ws, _) = our_wss(addr, "localhost", &lax, &options).await.unwrap();
@@ -288,12 +339,15 @@ async fn an_expired_server_certificate_is_invalid() {
     within(async {
         let pki = Pki::new();
         let expired = pki.ca.expired_server(&["localhost"]);
-        let (_listener, addr, _) = start::<Expired>(tls_listener(TlsConfig::from_pem(
-            expired.cert,
-            expired.key,
-        )))
+        let (_listener, addr, _) =
+            start::<Expired>(tls_listener(TlsConfig::from_pem(expired.cert, expired.key))).await;
+        let r = our_wss(
+            addr,
+            "localhost",
+            &pki.client_tls(),
+            &ConnectOptions::default(),
+        )
         .await;
-        let r = our_wss(addr, "localhost", &pki.client_tls(), &ConnectOptions::default()).await;
         assert_eq!(kind_of(&r), TlsErrorKind::InvalidCertificate);
     })
     .await;
@@ -319,9 +373,13 @@ async fn tls_version_mismatch_is_reported_as_such() {
         let r = our_wss(addr12, "localhost", &client13, &options).await;
         assert_eq!(kind_of(&r), TlsErrorKind::ProtocolVersion);
 
-        let (ws, _) = our_wss(addr12, "localhost", &client12, &options).await.unwrap();
+        let (ws, _) = our_wss(addr12, "localhost", &client12, &options)
+            .await
+            .unwrap();
         assert_eq!(ask(&ws, "1.2").await, "1.2");
-        let (ws, _) = our_wss(addr13, "localhost", &client13, &options).await.unwrap();
+        let (ws, _) = our_wss(addr13, "localhost", &client13, &options)
+            .await
+            .unwrap();
         assert_eq!(ask(&ws, "1.3").await, "1.3");
         let (ws, _) = our_wss(addr12, "localhost", &pki.client_tls(), &options)
             .await
@@ -338,8 +396,7 @@ async fn cipher_suites_are_selectable() {
     within(async {
         let pki = Pki::new();
         let (_listener, addr, _) = start::<Suites>(tls_listener(
-            pki.server_tls()
-                .cipher_suites(["TLS13_AES_256_GCM_SHA384"]),
+            pki.server_tls().cipher_suites(["TLS13_AES_256_GCM_SHA384"]),
         ))
         .await;
         let options = ConnectOptions::default();
@@ -401,10 +458,41 @@ async fn a_stalled_tls_handshake_is_cut_after_the_timeout() {
 
         // Plain HTTP to a TLS port does not get an HTTP answer either.
         let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        tcp.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut answer = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut answer)).await;
         assert!(!answer.starts_with(b"HTTP/1.1 101"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_high_level_client_speaks_wss() {
+    within(async {
+        let pki = Pki::new();
+        let (_listener, addr, _) = start::<Secure>(tls_listener(pki.server_tls())).await;
+        let url = format!("wss://localhost:{}/echo", addr.port());
+        let client = ws_framework::Client::builder(url.as_str())
+            .tls(pki.client_tls())
+            .connect()
+            .await
+            .unwrap();
+        assert!(client.is_secure());
+        client.write_text("hello").await.unwrap();
+        assert_eq!(client.read_text().await.unwrap(), "hello");
+        client.write_text("secure").await.unwrap();
+        assert_eq!(
+            client.read_text().await.unwrap(),
+            "true",
+            "Caller::is_secure"
+        );
+        client.close(1000, "done", None).await.unwrap();
+
+        // Without trusting the test CA, the server's certificate is untrusted.
+        let refused = ws_framework::Client::builder(url.as_str()).connect().await;
+        assert_eq!(kind_of(&refused), TlsErrorKind::UntrustedCertificate);
     })
     .await;
 }

@@ -87,7 +87,11 @@ fn client_wire(count: usize, size: usize, text: bool) -> Vec<u8> {
     let pool = Pool::new(if text { Kind::Text } else { Kind::Binary }, size);
     let mut wire_bytes = Vec::new();
     for seq in 0..count as u64 {
-        let opcode = if text { wire::op::TEXT } else { wire::op::BINARY };
+        let opcode = if text {
+            wire::op::TEXT
+        } else {
+            wire::op::BINARY
+        };
         let mask = (seq as u32).wrapping_mul(0x9E37_79B9).to_ne_bytes();
         wire::push_masked_frame(&mut wire_bytes, opcode, false, &pool.message(seq), mask);
     }

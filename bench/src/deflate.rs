@@ -159,7 +159,10 @@ mod tests {
 
     #[test]
     fn parses_answers() {
-        let n = Negotiated::parse("permessage-deflate; server_no_context_takeover; client_max_window_bits=10").unwrap();
+        let n = Negotiated::parse(
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+        )
+        .unwrap();
         assert!(n.server_no_context_takeover);
         assert_eq!(n.client_max_window_bits, 10);
         assert!(Negotiated::parse("permessage-deflate; x").is_err());
@@ -180,7 +183,9 @@ mod tests {
             client.compress(&msg, &mut wire).unwrap();
             assert!(wire.len() < msg.len() / 2);
             let mut plain = Vec::new();
-            server_in.decompress(&wire, true, &mut plain, 1 << 20).unwrap();
+            server_in
+                .decompress(&wire, true, &mut plain, 1 << 20)
+                .unwrap();
             assert_eq!(plain, msg);
             let mut back = Vec::new();
             server_out.compress(&plain, &mut back).unwrap();

@@ -120,7 +120,19 @@ mod tests {
     #[test]
     fn buckets_are_contiguous_and_tight() {
         let mut prev = 0;
-        for v in [0u64, 1, 63, 64, 65, 127, 128, 129, 1000, 1 << 20, u64::MAX / 3] {
+        for v in [
+            0u64,
+            1,
+            63,
+            64,
+            65,
+            127,
+            128,
+            129,
+            1000,
+            1 << 20,
+            u64::MAX / 3,
+        ] {
             let i = index(v);
             assert!(i >= prev);
             prev = i;

@@ -121,7 +121,7 @@ impl Pool {
                 }
             }
             Kind::Json => {
-                let mut rng = Rng::new(0x15_0b_1ec7);
+                let mut rng = Rng::new(0x150b_1ec7);
                 let templates = (0..JSON_TEMPLATES)
                     .map(|_| json_document(size, &mut rng))
                     .collect();
@@ -185,10 +185,42 @@ impl Pool {
 const JSON_PREFIX: &str = "{\"seq\":\"";
 
 const WORDS: &[&str] = &[
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-    "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
-    "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "order", "shipped", "pending",
-    "refund", "invoice", "customer", "warehouse", "priority", "standard", "express",
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+    "order",
+    "shipped",
+    "pending",
+    "refund",
+    "invoice",
+    "customer",
+    "warehouse",
+    "priority",
+    "standard",
+    "express",
 ];
 
 /// A JSON document of exactly `size` bytes (padded with spaces before the final brace; cut

@@ -25,7 +25,13 @@ pub mod op {
 
 /// Appends a frame header (FIN set) for `len` payload bytes, masked with `mask` when given.
 /// Returns the header length.
-pub fn push_header(out: &mut Vec<u8>, opcode: u8, rsv1: bool, len: usize, mask: Option<[u8; 4]>) -> usize {
+pub fn push_header(
+    out: &mut Vec<u8>,
+    opcode: u8,
+    rsv1: bool,
+    len: usize,
+    mask: Option<[u8; 4]>,
+) -> usize {
     let start = out.len();
     out.push(0x80 | if rsv1 { 0x40 } else { 0 } | opcode);
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
@@ -137,15 +143,28 @@ pub struct Opened {
 
 /// Connects to `addr`, sends the upgrade request for `path` (offering compression when asked)
 /// and checks the `101` answer, its `Sec-WebSocket-Accept` and its extension, within `timeout`.
-pub async fn open(addr: std::net::SocketAddr, path: &str, compression: bool, timeout: Duration) -> Result<Opened, String> {
+pub async fn open(
+    addr: std::net::SocketAddr,
+    path: &str,
+    compression: bool,
+    timeout: Duration,
+) -> Result<Opened, String> {
     tokio::time::timeout(timeout, open_inner(addr, path, compression))
         .await
         .map_err(|_| format!("handshake not done within {timeout:?}"))?
 }
 
-async fn open_inner(addr: std::net::SocketAddr, path: &str, compression: bool) -> Result<Opened, String> {
-    let mut stream = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
-    stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+async fn open_inner(
+    addr: std::net::SocketAddr,
+    path: &str,
+    compression: bool,
+) -> Result<Opened, String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| format!("nodelay: {e}"))?;
     let key = ws_framework::handshake::generate_key();
     let mut request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -164,7 +183,10 @@ async fn open_inner(addr: std::net::SocketAddr, path: &str, compression: bool) -
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     loop {
-        let n = stream.read(&mut chunk).await.map_err(|e| format!("read response: {e}"))?;
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("read response: {e}"))?;
         if n == 0 {
             return Err("connection closed during the handshake".into());
         }

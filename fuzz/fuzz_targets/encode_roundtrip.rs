@@ -92,7 +92,11 @@ fn check_mask(data: &[u8], key: [u8; 4], cut: usize) {
     apply_mask_at(b, key, cut);
     let mut expected = data.to_vec();
     naive_mask(&mut expected, key, 0);
-    assert_eq!(buf, &expected[..], "apply_mask_at disagrees with the plain loop");
+    assert_eq!(
+        buf,
+        &expected[..],
+        "apply_mask_at disagrees with the plain loop"
+    );
     let mut whole = data.to_vec();
     apply_mask(&mut whole, key);
     assert_eq!(whole, expected, "apply_mask disagrees with the plain loop");

@@ -110,7 +110,11 @@ fn check_event(event: &Event, limits: Limits) {
             assert!(payload.len() <= limits.max_frame_size);
         }
         Event::Close(Some(frame)) => {
-            assert!(frame.code.is_valid_received(), "close code {:?}", frame.code);
+            assert!(
+                frame.code.is_valid_received(),
+                "close code {:?}",
+                frame.code
+            );
             assert!(frame.reason.len() <= 123);
         }
         Event::Close(None) => {}

@@ -94,7 +94,11 @@ type ServerOutcome = Option<(
     Vec<Message>,
 )>;
 
-async fn serve(stream: tokio::io::DuplexStream, options: AcceptOptions, flags: [u8; 2]) -> ServerOutcome {
+async fn serve(
+    stream: tokio::io::DuplexStream,
+    options: AcceptOptions,
+    flags: [u8; 2],
+) -> ServerOutcome {
     let (ws, driver, _request) = accept(stream, &options).await.ok()?;
     let deflate = ws.deflate();
     let close_after_first = flags[0] & 0x80 != 0;
@@ -219,7 +223,10 @@ fn check_server_output(out: &[u8], outcome: &ServerOutcome) {
         }
     }
     assert!(buf.is_empty(), "{} bytes of an unfinished frame", buf.len());
-    assert_eq!(&messages, sent, "the echoed messages differ from those sent");
+    assert_eq!(
+        &messages, sent,
+        "the echoed messages differ from those sent"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

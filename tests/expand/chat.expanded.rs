@@ -69,7 +69,10 @@ impl ::ws_framework::__private::Service for ChatServer {
             __ws_request,
             "x-token",
         )?;
-        ::ws_framework::__private::accept(
+        ::ws_framework::__private::accept::<
+            Self,
+            _,
+        >(
             Self::join(
                     ::ws_framework::__private::request(__ws_request),
                     __ws_room,

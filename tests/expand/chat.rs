@@ -1,7 +1,9 @@
 //! A chat room: per-connection state in `Self`, shared state in `Rooms`.
 
 use std::sync::Mutex;
-use ws_framework::{on_close, on_message, on_open, on_upgrade, ws_service, Caller, UpgradeError, UpgradeRequest};
+use ws_framework::{
+    on_close, on_message, on_open, on_upgrade, ws_service, Caller, UpgradeError, UpgradeRequest,
+};
 
 #[derive(Default)]
 pub struct Rooms {
@@ -26,12 +28,20 @@ impl ChatServer {
         if token != "secret" || request.origin() == Some("https://evil.example") {
             return Err(UpgradeError::forbidden("not allowed"));
         }
-        Ok(Self { room, name: name.unwrap_or_else(|| "anonymous".into()), sent: 0 })
+        Ok(Self {
+            room,
+            name: name.unwrap_or_else(|| "anonymous".into()),
+            sent: 0,
+        })
     }
 
     #[on_open]
     async fn open(&self, caller: &Caller, #[state] rooms: &Rooms) -> String {
-        rooms.members.lock().unwrap().push((self.room.clone(), caller.clone()));
+        rooms
+            .members
+            .lock()
+            .unwrap()
+            .push((self.room.clone(), caller.clone()));
         format!("{} joined {}", self.name, self.room)
     }
 
@@ -48,7 +58,11 @@ impl ChatServer {
 
     #[on_close]
     async fn close(&self, caller: &Caller, #[state] rooms: &Rooms, code: u16) {
-        rooms.members.lock().unwrap().retain(|(_, m)| m.id() != caller.id());
+        rooms
+            .members
+            .lock()
+            .unwrap()
+            .retain(|(_, m)| m.id() != caller.id());
         let _ = code;
     }
 }

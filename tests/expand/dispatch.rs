@@ -2,7 +2,10 @@
 //! a per-handler error handler, close frames and a fallback.
 
 use serde::{Deserialize, Serialize};
-use ws_framework::{on_dispatch, on_error, on_idle_timeout, on_text, ws_service, Caller, CloseCode, CloseFrame, Error};
+use ws_framework::{
+    on_dispatch, on_error, on_idle_timeout, on_text, ws_service, Caller, CloseCode, CloseFrame,
+    Error,
+};
 
 #[derive(Deserialize)]
 pub struct Subscribe {
@@ -22,7 +25,10 @@ pub struct Feed;
 impl Feed {
     #[on_dispatch("subscribe", error = subscribe_failed)]
     async fn subscribe_message(&self, message: Subscribe) -> Subscribed {
-        Subscribed { channel: message.channel, ok: true }
+        Subscribed {
+            channel: message.channel,
+            ok: true,
+        }
     }
 
     async fn subscribe_failed(&self, error: Error) -> String {

@@ -191,8 +191,8 @@ pub struct Seen {
 ///
 /// Text commands: `whoami` -> `name scope1,scope2` of the principal (or `anonymous`);
 /// `claim:<name>` -> the claim as JSON; `secure` -> `Caller::is_secure`; `compressed` ->
-/// `Caller::is_compressed`; anything else is echoed. The 101 carries `x-principal` and
-/// `x-secure` as the hook saw them.
+/// `Caller::is_compressed`; anything else is echoed. The 101 carries `x-principal`,
+/// `x-secure` and `x-client-cert` (the mutual-TLS chain's length) as the hook saw them.
 pub struct Echo<M>(PhantomData<fn() -> M>);
 
 impl<M: 'static> Service for Echo<M> {
@@ -232,6 +232,14 @@ impl<M: 'static> Service for Echo<M> {
         req.add_response_header(
             "x-secure".parse().unwrap(),
             HeaderValue::from_str(&secure).unwrap(),
+        );
+        let client_cert = match req.peer_certificates() {
+            Some(chain) => format!("{} certificate(s)", chain.len()),
+            None => "none".to_owned(),
+        };
+        req.add_response_header(
+            "x-client-cert".parse().unwrap(),
+            HeaderValue::from_str(&client_cert).unwrap(),
         );
         Ok(Echo(PhantomData))
     }
@@ -290,7 +298,9 @@ pub async fn our_wss(
 ) -> ws_framework::Result<(WebSocket, Response<()>)> {
     let tcp = TcpStream::connect(addr).await?;
     let stream = ws_framework::tls::connect_tls(tcp, host, tls).await?;
-    let uri = format!("wss://{host}:{}/echo", addr.port()).parse().unwrap();
+    let uri = format!("wss://{host}:{}/echo", addr.port())
+        .parse()
+        .unwrap();
     let (ws, driver, response) = ws_framework::stream::connect_stream(stream, &uri, options)
         .await
         .map_err(ws_framework::tls::refine_error)?;
@@ -311,7 +321,9 @@ pub async fn our_ws(
 
 /// Sends `text` and returns the text answer.
 pub async fn ask(ws: &WebSocket, text: &str) -> String {
-    ws.send(Message::Text(text.to_owned().into())).await.unwrap();
+    ws.send(Message::Text(text.to_owned().into()))
+        .await
+        .unwrap();
     loop {
         match ws.recv().await.unwrap() {
             Incoming::Message(Message::Text(t)) => return t.as_str().to_owned(),
@@ -387,11 +399,16 @@ pub async fn tungstenite_wss(
 }
 
 /// Sends a text with tokio-tungstenite and returns the text answer.
-pub async fn tungstenite_ask<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, text: &str) -> String
+pub async fn tungstenite_ask<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    text: &str,
+) -> String
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    ws.send(TMessage::Text(text.to_owned().into())).await.unwrap();
+    ws.send(TMessage::Text(text.to_owned().into()))
+        .await
+        .unwrap();
     loop {
         match ws.next().await.expect("connection ended").unwrap() {
             TMessage::Text(t) => return t.to_string(),
@@ -451,10 +468,7 @@ pub fn rustls_server(leaf: &Leaf) -> Arc<rustls::ServerConfig> {
 /// An HTTP endpoint on 127.0.0.1:0 (HTTPS with `tls`) answering every request with
 /// `answer(request)` = (status, JSON body). Returns its base URL (`https://localhost:port` or
 /// `http://127.0.0.1:port`) and a count of the requests it got.
-pub async fn http_endpoint<F>(
-    tls: Option<&Leaf>,
-    answer: F,
-) -> (String, Arc<AtomicUsize>)
+pub async fn http_endpoint<F>(tls: Option<&Leaf>, answer: F) -> (String, Arc<AtomicUsize>)
 where
     F: Fn(EndpointRequest) -> (StatusCode, String) + Send + Sync + 'static,
 {
@@ -475,37 +489,40 @@ where
             let counter = counter.clone();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let answer = answer.clone();
-                    let counter = counter.clone();
-                    async move {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        let authorization = req
-                            .headers()
-                            .get("authorization")
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned);
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let form = std::str::from_utf8(&body)
-                            .unwrap()
-                            .split('&')
-                            .filter(|p| !p.is_empty())
-                            .map(|pair| {
-                                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                                (form_decode(k), form_decode(v))
-                            })
-                            .collect();
-                        let (status, json) = answer(EndpointRequest {
-                            authorization,
-                            form,
-                        });
-                        let mut resp = Response::new(Full::new(Bytes::from(json)));
-                        *resp.status_mut() = status;
-                        resp.headers_mut()
-                            .insert("content-type", HeaderValue::from_static("application/json"));
-                        Ok::<_, std::convert::Infallible>(resp)
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let answer = answer.clone();
+                        let counter = counter.clone();
+                        async move {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            let authorization = req
+                                .headers()
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned);
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let form = std::str::from_utf8(&body)
+                                .unwrap()
+                                .split('&')
+                                .filter(|p| !p.is_empty())
+                                .map(|pair| {
+                                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                                    (form_decode(k), form_decode(v))
+                                })
+                                .collect();
+                            let (status, json) = answer(EndpointRequest {
+                                authorization,
+                                form,
+                            });
+                            let mut resp = Response::new(Full::new(Bytes::from(json)));
+                            *resp.status_mut() = status;
+                            resp.headers_mut().insert(
+                                "content-type",
+                                HeaderValue::from_static("application/json"),
+                            );
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
                 let http = hyper::server::conn::http1::Builder::new();
                 match acceptor {
                     Some(acceptor) => {

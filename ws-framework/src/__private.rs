@@ -467,13 +467,28 @@ pub fn state<'a, S, T: StateArg<'a, S>>(state: &'a Arc<S>) -> T {
 )]
 pub trait TextPayload: Sized {
     /// Binds the text.
-    fn from_text(text: &str) -> Result<Self, Error>;
+    fn from_text(text: &Utf8Bytes) -> Result<Self, Error>;
 }
 
-impl<T: DeserializeOwned> TextPayload for T {
-    fn from_text(text: &str) -> Result<Self, Error> {
+impl<T: DeserializeOwned + 'static> TextPayload for T {
+    fn from_text(text: &Utf8Bytes) -> Result<Self, Error> {
+        // `Utf8Bytes` itself is handed over without a copy.
+        if let Some(same) = same_type::<Utf8Bytes, T>(text) {
+            return Ok(same);
+        }
         binding::from_text(text)
     }
+}
+
+/// `value` as a `T` when `T` is `V` (a shared-buffer clone, no copy of the payload).
+fn same_type<V: Clone + 'static, T: 'static>(value: &V) -> Option<T> {
+    if std::any::TypeId::of::<V>() != std::any::TypeId::of::<T>() {
+        return None;
+    }
+    let copy = std::mem::ManuallyDrop::new(value.clone());
+    // SAFETY: `V` and `T` are the same type (equal `TypeId`s), and the clone is moved out
+    // exactly once (ManuallyDrop keeps it from being dropped here).
+    Some(unsafe { std::mem::transmute_copy::<V, T>(&copy) })
 }
 
 /// A binary payload (`#[on_binary]`).
@@ -485,11 +500,15 @@ impl<T: DeserializeOwned> TextPayload for T {
 )]
 pub trait BinaryPayload: Sized {
     /// Binds the bytes.
-    fn from_binary(bytes: &[u8]) -> Result<Self, Error>;
+    fn from_binary(bytes: &Bytes) -> Result<Self, Error>;
 }
 
-impl<T: DeserializeOwned> BinaryPayload for T {
-    fn from_binary(bytes: &[u8]) -> Result<Self, Error> {
+impl<T: DeserializeOwned + 'static> BinaryPayload for T {
+    fn from_binary(bytes: &Bytes) -> Result<Self, Error> {
+        // `Bytes` itself is handed over without a copy.
+        if let Some(same) = same_type::<Bytes, T>(bytes) {
+            return Ok(same);
+        }
         binding::from_binary(bytes)
     }
 }

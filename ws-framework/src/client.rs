@@ -38,9 +38,11 @@
 //! - Write ([`ClientBuilder::write_timeout`], none): the wait for room in the outbound buffer;
 //!   [`Error::WriteTimedOut`].
 //! - Close ([`ClientBuilder::close_timeout`], 60 s): the wait for the server's close frame.
+//! - Keepalive ([`ClientBuilder::keepalive`], off): a ping every interval; no pong within the
+//!   timeout closes the connection with 1011 "keepalive ping timeout".
 
 use crate::caller::ConnectionId;
-use crate::conn::{ConnConfig, Incoming, WebSocket};
+use crate::conn::{ConnConfig, Incoming, Keepalive, WebSocket};
 use crate::error::{Closure, Error, Result};
 use crate::proto::deflate::DeflateConfig;
 use crate::proto::{CloseCode, CloseFrame, Limits, Message, Utf8Bytes};
@@ -201,6 +203,9 @@ struct Settings {
     on_retry: Option<RetryHook>,
     on_ping: Option<PingHandler>,
     on_pong: Option<PongHandler>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConnector>,
+    auth: Option<crate::auth::ClientAuth>,
 }
 
 /// Configures and opens a [`Client`]. Made by [`Client::builder`].
@@ -222,10 +227,14 @@ pub struct ClientBuilder {
     max_frame_size: usize,
     max_message_size: usize,
     compression: bool,
+    keepalive: Option<Keepalive>,
     on_ping: Option<PingHandler>,
     on_pong: Option<PongHandler>,
     retry: Option<RetryConfig>,
     on_retry: Option<RetryHook>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ClientTlsConfig>,
+    auth: Option<crate::auth::ClientAuth>,
     error: Option<Error>,
 }
 
@@ -244,6 +253,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_frame_size", &self.max_frame_size)
             .field("max_message_size", &self.max_message_size)
             .field("compression", &self.compression)
+            .field("keepalive", &self.keepalive)
             .field("on_ping", &self.on_ping.is_some())
             .field("on_pong", &self.on_pong.is_some())
             .field("retry", &self.retry)
@@ -268,10 +278,14 @@ impl ClientBuilder {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             compression: true,
+            keepalive: None,
             on_ping: None,
             on_pong: None,
             retry: None,
             on_retry: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            auth: None,
             error: None,
         }
     }
@@ -434,6 +448,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends a ping every `interval` and closes the connection with 1011 "keepalive ping
+    /// timeout" when no pong arrives within `timeout`, so a server that vanished without
+    /// closing TCP is noticed. Default: off (`None`).
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
     /// Calls `handler` with each ping from the server; when it returns `Some(payload)`, that is
     /// sent as the pong. Without `on_ping`, pings are answered automatically with their own
     /// payload.
@@ -463,6 +485,20 @@ impl ClientBuilder {
         self.on_pong = Some(Arc::new(move |client, payload| {
             Box::pin(handler(client, payload))
         }));
+        self
+    }
+
+    /// TLS settings for `wss://` (default: the webpki roots, host-name verification on).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ClientTlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Credentials produced before every connection attempt (Basic, Bearer, a self-signed JWT,
+    /// an OAuth2 client-credentials token refreshed on expiry).
+    pub fn auth(mut self, auth: crate::auth::ClientAuth) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -518,6 +554,15 @@ impl ClientBuilder {
             return Err(error);
         }
         let target = parse_url(&self.url)?;
+        #[cfg(feature = "tls")]
+        let tls = if target.secure {
+            Some(self.tls.unwrap_or_default().build()?)
+        } else {
+            None
+        };
+        if let Some(auth) = &self.auth {
+            auth.prepare()?;
+        }
         let mut headers = self.headers;
         if !self.cookies.is_empty() {
             let mut cookie = existing_cookie(&headers)
@@ -544,6 +589,7 @@ impl ClientBuilder {
             auto_pong: on_ping.is_none(),
             deliver_pongs: on_pong.is_some(),
             separate_control: on_ping.is_some() || on_pong.is_some(),
+            keepalive: self.keepalive,
             ..ConnConfig::default()
         };
         let options = ConnectOptions {
@@ -567,6 +613,9 @@ impl ClientBuilder {
             on_retry: self.on_retry,
             on_ping,
             on_pong,
+            #[cfg(feature = "tls")]
+            tls,
+            auth: self.auth,
         })
     }
 }
@@ -613,9 +662,10 @@ fn parse_url(url: &str) -> Result<Target> {
     let secure = if scheme.eq_ignore_ascii_case("ws") {
         false
     } else if scheme.eq_ignore_ascii_case("wss") {
-        return Err(invalid(
-            "wss:// is not supported yet (no TLS client); use ws://".into(),
-        ));
+        #[cfg(not(feature = "tls"))]
+        return Err(invalid("wss:// needs ws-framework's `tls` feature".into()));
+        #[cfg(feature = "tls")]
+        true
     } else if scheme.is_empty() {
         return Err(invalid(
             "no scheme; write it as ws://host[:port]/path".into(),
@@ -669,8 +719,20 @@ async fn open(settings: &Settings) -> Result<Conn> {
                 ))
             })?;
         let _ = tcp.set_nodelay(true);
-        // A TLS connector wraps `tcp` here once wss:// is supported.
-        handshake(settings, tcp).await
+        let mut options = settings.options.clone();
+        if let Some(auth) = &settings.auth {
+            options
+                .headers
+                .insert(http::header::AUTHORIZATION, auth.authorization().await?);
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &settings.tls {
+            let stream = tls.connect(&settings.host, tcp).await?;
+            return handshake(settings, &options, stream)
+                .await
+                .map_err(crate::tls::refine_error);
+        }
+        handshake(settings, &options, tcp).await
     };
     tokio::time::timeout(settings.handshake_timeout, attempt)
         .await
@@ -678,12 +740,26 @@ async fn open(settings: &Settings) -> Result<Conn> {
 }
 
 /// The opening handshake over any stream; spawns the connection's driver.
-async fn handshake<S>(settings: &Settings, stream: S) -> Result<Conn>
+async fn handshake<S>(settings: &Settings, options: &ConnectOptions, stream: S) -> Result<Conn>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (ws, driver, response) =
-        crate::stream::connect_stream(stream, &settings.uri, &settings.options).await?;
+    let (ws, driver, response) = crate::stream::connect_stream(stream, &settings.uri, options)
+        .await
+        .inspect_err(|e| {
+            if let (
+                Some(auth),
+                Error::InvalidHandshake {
+                    status: Some(status),
+                    ..
+                },
+            ) = (&settings.auth, e)
+            {
+                if *status == http::StatusCode::UNAUTHORIZED {
+                    auth.invalidate(); // the next attempt fetches a fresh token
+                }
+            }
+        })?;
     tokio::spawn(driver);
     Ok(Conn {
         ws,
@@ -893,7 +969,7 @@ impl Client {
             .current()
             .ws
             .close_status()
-            .unwrap_or((frame.code, frame.reason));
+            .unwrap_or((frame.code, frame.reason.into_owned()));
         Some(Error::closed(code, reason))
     }
 
@@ -1292,7 +1368,8 @@ mod tests {
         assert!(reason("127.0.0.1:9090/echo").contains("no scheme"));
         assert!(reason("localhost/echo").contains("no scheme"));
         assert!(reason("http://localhost/").contains("unsupported scheme `http`"));
-        assert!(reason("wss://localhost/").contains("not supported yet"));
+        #[cfg(not(feature = "tls"))]
+        assert!(reason("wss://localhost/").contains("tls"));
         assert!(
             reason("ws:///path").contains("no host") || reason("ws:///path").contains("malformed")
         );

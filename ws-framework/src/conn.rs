@@ -703,13 +703,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 let (code, reason) = frame
                     .as_ref()
                     .map_or((CloseCode::NO_STATUS, String::new()), |f| {
-                        (f.code, f.reason.clone())
+                        (f.code, f.reason.to_string())
                     });
                 if !state.close_sent {
                     // Echo the peer's code (RFC 6455 5.5.1); no code if it sent none.
                     let echo = frame.as_ref().map(|f| CloseFrame {
                         code: f.code,
-                        reason: String::new(),
+                        reason: std::borrow::Cow::Borrowed(""),
                     });
                     state.queue_close(echo.as_ref());
                     state.inbox.push_back(Incoming::Close(frame));

@@ -101,7 +101,7 @@ impl<S: Service> Connection<S> {
                 Ok(Incoming::Close(frame)) => {
                     saw_close = true;
                     let (code, reason) = frame.map_or((CloseCode::NO_STATUS, String::new()), |f| {
-                        (f.code, f.reason)
+                        (f.code, f.reason.into_owned())
                     });
                     Event::Close { code, reason }
                 }

@@ -26,6 +26,7 @@ pub mod origin;
 pub mod path_template;
 mod pem;
 pub mod proto;
+pub mod serve;
 pub mod service;
 pub mod stream;
 #[cfg(feature = "tls")]
@@ -40,14 +41,22 @@ pub mod __private;
 /// The `http` crate, re-exported for request and response types.
 pub use http;
 
+/// The `bytes` crate, re-exported: binary payloads are `Bytes`.
+pub use bytes;
+
+pub use auth::{Auth, AuthProvider, ClientAuth, Principal};
 pub use caller::{Caller, ConnectionId};
 pub use client::{Client, ClientBuilder, RetryConfig, RetryEvent};
 pub use conn::{ConnConfig, Incoming, Keepalive, WebSocket};
-pub use auth::{Auth, AuthProvider, ClientAuth, Principal};
 pub use error::{Closure, Error, Result, TlsErrorKind};
 pub use hub::{Delivery, Hub, Overflow};
 pub use listener::{HttpRequest, Listener, ListenerConfig};
+pub use proto::close::{
+    GOING_AWAY, INTERNAL_SERVER_ERROR, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NORMAL_CLOSURE, POLICY_VIOLATION,
+    PROTOCOL_ERROR, UNSUPPORTED_DATA,
+};
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
+pub use serve::{block_on, run_until_ctrl_c, serve};
 pub use service::{Event, Handlers, Reply, Service, ServiceConfig};
 pub use upgrade::{UpgradeError, UpgradeRequest};
 #[cfg(feature = "macros")]

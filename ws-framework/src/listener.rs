@@ -424,13 +424,11 @@ async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
     let Some(stream) = inner.acceptor.accept(stream).await else {
         return;
     };
-    let info = ConnInfo {
-        secure: stream.is_secure(),
-    };
+    let info = stream.info();
     let service = {
         let inner = inner.clone();
         hyper::service::service_fn(move |mut req: Request<Body>| {
-            req.extensions_mut().insert(info);
+            req.extensions_mut().insert(info.clone());
             let inner = inner.clone();
             async move { Ok::<_, Infallible>(handle_request(inner, req, peer).await) }
         })

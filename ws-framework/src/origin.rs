@@ -87,7 +87,11 @@ fn parse_origin(value: &str) -> Result<Origin, String> {
         .ok_or_else(|| "no scheme".to_owned())?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let scheme = scheme.to_ascii_lowercase();
-    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
         return Err(format!("`{scheme}` is not a scheme"));
     }
     let (host, port) = split_host_port(rest)?;

@@ -257,7 +257,10 @@ impl TlsConfig {
     }
 
     pub(crate) fn server_config(&self) -> Result<Arc<rustls::ServerConfig>> {
-        let chain = self.cert.certificates("certificate").map_err(config_error)?;
+        let chain = self
+            .cert
+            .certificates("certificate")
+            .map_err(config_error)?;
         let key = self.key.private_key("private key").map_err(config_error)?;
         let provider = provider(&self.cipher_suites)?;
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -506,22 +509,20 @@ impl ClientTlsConfig {
                 let private = key
                     .private_key("client private key")
                     .map_err(config_error)?;
-                builder
-                    .with_client_auth_cert(chain, private)
-                    .map_err(|e| {
-                        config_error(match e {
-                            rustls::Error::InconsistentKeys(_) => format!(
-                                "the {} does not match the {}",
-                                key.describe("client private key"),
-                                cert.describe("client certificate")
-                            ),
-                            other => format!(
-                                "cannot use the {} with the {}: {other}",
-                                key.describe("client private key"),
-                                cert.describe("client certificate")
-                            ),
-                        })
-                    })?
+                builder.with_client_auth_cert(chain, private).map_err(|e| {
+                    config_error(match e {
+                        rustls::Error::InconsistentKeys(_) => format!(
+                            "the {} does not match the {}",
+                            key.describe("client private key"),
+                            cert.describe("client certificate")
+                        ),
+                        other => format!(
+                            "cannot use the {} with the {}: {other}",
+                            key.describe("client private key"),
+                            cert.describe("client certificate")
+                        ),
+                    })
+                })?
             }
         };
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
@@ -554,7 +555,11 @@ impl TlsConnector {
     /// Errors are [`Error::Tls`] whose kind tells an untrusted certificate, a host-name
     /// mismatch and a version mismatch apart. There is no timeout here: the client's handshake
     /// timeout bounds it.
-    pub async fn connect<IO>(&self, host: &str, io: IO) -> Result<tokio_rustls::client::TlsStream<IO>>
+    pub async fn connect<IO>(
+        &self,
+        host: &str,
+        io: IO,
+    ) -> Result<tokio_rustls::client::TlsStream<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
@@ -638,9 +643,7 @@ fn classify(e: &rustls::Error) -> TlsErrorKind {
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
             C::UnknownIssuer => TlsErrorKind::UntrustedCertificate,
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                TlsErrorKind::HostnameMismatch
-            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => TlsErrorKind::HostnameMismatch,
             _ => TlsErrorKind::InvalidCertificate,
         },
         rustls::Error::AlertReceived(A::ProtocolVersion) => TlsErrorKind::ProtocolVersion,
@@ -780,12 +783,23 @@ mod tests {
     }
 
     #[test]
+    fn native_roots_load_or_say_why() {
+        // Machines differ: either the platform store loads or the error says it is empty.
+        if let Err(e) = ClientTlsConfig::new().native_roots().build() {
+            assert_eq!(e.tls_kind(), Some(TlsErrorKind::Config));
+            assert!(e.to_string().contains("platform"), "{e}");
+        }
+    }
+
+    #[test]
     fn missing_files_are_named() {
         let err = TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem")
             .check()
             .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/cert.pem"), "{err}");
-        let err = TlsConfig::from_pem_files("  ", "key.pem").check().unwrap_err();
+        let err = TlsConfig::from_pem_files("  ", "key.pem")
+            .check()
+            .unwrap_err();
         assert!(err.to_string().contains("must be provided"), "{err}");
     }
 }

@@ -26,14 +26,34 @@ impl ServerStream {
             Self::Tls(_) => true,
         }
     }
+
+    /// What requests on this connection carry in their extensions.
+    pub(crate) fn info(&self) -> ConnInfo {
+        match self {
+            Self::Plain(_) => ConnInfo::default(),
+            #[cfg(feature = "tls")]
+            Self::Tls(tls) => ConnInfo {
+                secure: true,
+                peer_certificates: tls.get_ref().1.peer_certificates().map(|chain| {
+                    chain
+                        .iter()
+                        .map(|c| c.as_ref().to_vec())
+                        .collect::<Vec<_>>()
+                        .into()
+                }),
+            },
+        }
+    }
 }
 
 /// What the listener knows of a connection beyond the peer's address; put into the extensions
 /// of every request served on it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ConnInfo {
     /// The request came over TLS.
     pub(crate) secure: bool,
+    /// The client's certificate chain (DER, leaf first), when it presented one (mutual TLS).
+    pub(crate) peer_certificates: Option<std::sync::Arc<[Vec<u8>]>>,
 }
 
 /// Turns accepted TCP connections into [`ServerStream`]s: the TLS handshake, if any.

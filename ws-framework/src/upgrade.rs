@@ -176,6 +176,15 @@ impl UpgradeRequest {
         &self.parts
     }
 
+    /// The client's certificate chain (DER, leaf first) when it presented one over mutual TLS
+    /// (see [`crate::tls::ClientCertMode`]); the TLS layer has already verified it.
+    pub fn peer_certificates(&self) -> Option<&[Vec<u8>]> {
+        self.parts
+            .extensions
+            .get::<crate::transport::ConnInfo>()
+            .and_then(|info| info.peer_certificates.as_deref())
+    }
+
     /// Who authenticated, when the service has an `auth` setting (it ran before the hook).
     pub fn principal(&self) -> Option<&crate::auth::Principal> {
         self.principal.as_ref()

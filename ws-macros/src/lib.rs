@@ -17,7 +17,72 @@ mod marker;
 mod path_template;
 mod service;
 
-/// Declares a WebSocket service on an `impl` block; see `ws_framework::ws_service`.
+/// Declares a WebSocket service on an inherent `impl` block: `Self` is the per-connection
+/// value, `state = T` the value shared by all connections, and the marked methods are the
+/// handlers. Generates `impl ws_framework::Service for Self`.
+///
+/// ```ignore
+/// #[derive(Default)]
+/// struct Echo;
+///
+/// #[ws_service("/echo")]
+/// impl Echo {
+///     #[on_text]
+///     async fn text(&self, text: String) -> String {
+///         text
+///     }
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// ```text
+/// #[ws_service("/path/{param}", key = value, ...)]
+///   state            = Type                    shared state, default `()`
+///   protocols        = ["a", "b"]              sub-protocols, in preference order
+///   idle_timeout     = 30 | 0.5 | "500ms"      seconds or a string with ms/s/m/h; 0 = off
+///   max_frame_size   = expr                    bytes (default 65536)
+///   max_message_size = expr                    bytes (default 16 MiB)
+///   close_timeout    = 60 | "5s" | "forever"   default 60 s
+///   compression      = expr                    bool, default true
+///   dispatcher_key   = "event"                 JSON field selecting `#[on_dispatch]` handlers
+///   crate            = path                    ws-framework's path, default `::ws_framework`
+/// ```
+///
+/// The path is checked at compile time by the parser the router uses
+/// (`ws_framework::path_template`): `/`, `/chat`, `/chat/{room}`, `/files/*`.
+///
+/// # Markers
+///
+/// Every handler is an `async fn` taking `&self` or `&mut self` (events of one connection are
+/// handled one at a time). Parameters are bound by type: an optional `&Caller` anywhere, an
+/// optional `#[state]` parameter (`&State` or `Arc<State>`), and the value the kind receives:
+///
+/// | marker | value parameters | may return |
+/// | --- | --- | --- |
+/// | `#[on_upgrade]` (no `self`) | `&UpgradeRequest` / `&mut UpgradeRequest`; path parameters by name; `#[header]` / `#[header("x-name")]` (`String`, `Option<String>`, `Vec<String>`; `x_token` reads `x-token`); other owned parameters are query parameters by name (`String`, `bool`, `char`, numbers, `Option<_>`, `Vec<_>`) | `Self` or `Result<Self, E: Into<UpgradeError>>` |
+/// | `#[on_open]`, `#[on_idle_timeout]` | none | see below |
+/// | `#[on_text]`, `#[on_text(error = method)]` | `String` or `T: Deserialize` (JSON) | |
+/// | `#[on_binary]`, `#[on_binary(error = method)]` | `Vec<u8>`, `Bytes` or `T: Deserialize` (UTF-8 JSON) | |
+/// | `#[on_message]`, `#[on_message(error = method)]` | `T: Deserialize`, from text or binary | |
+/// | `#[on_dispatch("value")]`, `#[on_dispatch]` on `on_<value>`, each with an optional `error = method` | optional `T: Deserialize` | |
+/// | `#[on_ping]`, `#[on_pong]` | optional `Vec<u8>` / `Bytes` | |
+/// | `#[on_close]` | optional code (`CloseCode` / `u16`) and reason (`String`), any order | |
+/// | `#[on_error]`, the `error = method` handlers | optional `ws_framework::Error` | |
+///
+/// Return values: `()` and `Result<(), E>` send nothing; strings are sent as text, `Vec<u8>` /
+/// `Bytes` as binary (from `on_ping`: the pong), a `CloseFrame` closes, a `Stream` sends one
+/// message per item, any other `Serialize` value is sent as JSON text, `Option::None` sends
+/// nothing and `Err(e)` goes to `on_error`. `on_pong` and `on_close` return only `()` /
+/// `Result<(), E>`; `on_error` and `on_idle_timeout` also a close frame; `on_ping` bytes;
+/// `on_open` anything but a close frame.
+///
+/// Dispatch (text only, with `dispatcher_key`): a JSON object whose key is a string value `v`
+/// goes to `#[on_dispatch("v")]`, else to `#[on_dispatch] fn on_<name>` where `name` is `v`
+/// split on non-alphanumerics, lower-cased and joined with `_` (`"Connection Init"` →
+/// `on_connection_init`), else to `#[on_text]`, else `#[on_message]`, else it is dropped. A
+/// payload that fails to bind goes to the handler's `error = method`, else `#[on_error]`, else
+/// the connection closes with 1003.
 #[proc_macro_attribute]
 pub fn ws_service(args: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(args.into(), item.into()).into()

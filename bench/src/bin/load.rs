@@ -107,7 +107,10 @@ fn main() {
         addr,
         path: args.string("path").unwrap_or_else(|| "/".into()),
         mode,
-        connections: args.get("connections", if mode == Mode::Handshake { 16 } else { 100 }),
+        connections: args.get(
+            "connections",
+            if mode == Mode::Handshake { 16 } else { 100 },
+        ),
         kind: args
             .get::<String>("kind", "text".into())
             .parse()
@@ -125,7 +128,11 @@ fn main() {
         label: args.string("label"),
     };
     args.finish(USAGE);
-    if config.duration <= 0.0 || config.duration > 3600.0 || config.warmup < 0.0 || config.warmup > 600.0 {
+    if config.duration <= 0.0
+        || config.duration > 3600.0
+        || config.warmup < 0.0
+        || config.warmup > 600.0
+    {
         fail("--duration must be in (0, 3600] and --warmup in [0, 600]");
     }
     if config.connections == 0 || config.connections > 100_000 {
@@ -138,7 +145,9 @@ fn main() {
     }
     sys::raise_nofile_limit();
     let runtime = if config.threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads)
@@ -311,6 +320,7 @@ async fn run_echo(config: Arc<Config>) -> serde_json::Value {
     m.insert("deflate_negotiated".into(), negotiated.is_some().into());
     m.insert("seconds".into(), round3(window.seconds).into());
     m.insert("messages".into(), total.count.into());
+    m.insert("total_messages".into(), total.total_msgs.into());
     m.insert("msgs_per_s".into(), msgs_per_s.round().into());
     m.insert(
         "mb_per_s".into(),
@@ -390,7 +400,13 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(o: wire::Opened, index: u64, config: &Config, pool: Arc<Pool>, phase: Arc<AtomicU8>) -> Self {
+    fn new(
+        o: wire::Opened,
+        index: u64,
+        config: &Config,
+        pool: Arc<Pool>,
+        phase: Arc<AtomicU8>,
+    ) -> Self {
         let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (index + 1).wrapping_mul(0x1000_0000_01b3));
         let mask = (rng.next_u64() as u32).to_ne_bytes();
         let text = config.kind.is_text();
@@ -453,9 +469,18 @@ impl Conn {
             if self.state == ConnState::Running {
                 while self.sent_at.len() < self.inflight && self.queue_message()? {}
             }
-            if self.state == ConnState::Draining && self.sent_at.is_empty() && self.partial.is_none() {
+            if self.state == ConnState::Draining
+                && self.sent_at.is_empty()
+                && self.partial.is_none()
+            {
                 let mut close = Vec::with_capacity(8);
-                wire::push_masked_frame(&mut close, op::CLOSE, false, &1000u16.to_be_bytes(), self.mask);
+                wire::push_masked_frame(
+                    &mut close,
+                    op::CLOSE,
+                    false,
+                    &1000u16.to_be_bytes(),
+                    self.mask,
+                );
                 self.wbuf.extend_from_slice(&close);
                 self.state = ConnState::CloseSent;
             }
@@ -580,7 +605,9 @@ impl Conn {
     fn parse(&mut self) -> Result<bool, String> {
         loop {
             let avail = &self.rbuf[self.rstart..self.rend];
-            let Some(h) = wire::parse_header(avail)? else { break };
+            let Some(h) = wire::parse_header(avail)? else {
+                break;
+            };
             let total = h.header_len + h.payload_len;
             if avail.len() < total {
                 if self.rbuf.len() - self.rstart < total {
@@ -658,7 +685,9 @@ impl Conn {
         let seq = self.next_recv;
         let expected_op = if self.text { op::TEXT } else { op::BINARY };
         if opcode != expected_op {
-            return Err(format!("message {seq}: opcode {opcode:#x}, sent {expected_op:#x}"));
+            return Err(format!(
+                "message {seq}: opcode {opcode:#x}, sent {expected_op:#x}"
+            ));
         }
         let ok = if compressed {
             let deflate = self
@@ -681,7 +710,10 @@ impl Conn {
                 if compressed { ", compressed" } else { "" }
             ));
         }
-        let sent = self.sent_at.pop_front().ok_or("an echo of a message never sent")?;
+        let sent = self
+            .sent_at
+            .pop_front()
+            .ok_or("an echo of a message never sent")?;
         self.next_recv += 1;
         self.stats.total_msgs += 1;
         if self.phase.load(Ordering::Relaxed) == MEASURE {
@@ -734,9 +766,18 @@ async fn handshake_worker(config: Arc<Config>, phase: Arc<AtomicU8>, index: u64)
     while phase.load(Ordering::Acquire) != STOP {
         let t = Instant::now();
         let result = async {
-            let mut o = wire::open(config.addr, &config.path, config.compression, Duration::from_secs(5)).await?;
+            let mut o = wire::open(
+                config.addr,
+                &config.path,
+                config.compression,
+                Duration::from_secs(5),
+            )
+            .await?;
             let elapsed = t.elapsed();
-            o.stream.write_all(&close).await.map_err(|e| format!("send close: {e}"))?;
+            o.stream
+                .write_all(&close)
+                .await
+                .map_err(|e| format!("send close: {e}"))?;
             // The server's close frame (4 bytes for code 1000), then its EOF; bounded.
             let mut buf = o.leftover;
             tokio::time::timeout(Duration::from_secs(5), async {
@@ -747,7 +788,11 @@ async fn handshake_worker(config: Arc<Config>, phase: Arc<AtomicU8>, index: u64)
                             return Ok(());
                         }
                     }
-                    let n = o.stream.read(&mut chunk).await.map_err(|e| format!("read close: {e}"))?;
+                    let n = o
+                        .stream
+                        .read(&mut chunk)
+                        .await
+                        .map_err(|e| format!("read close: {e}"))?;
                     if n == 0 {
                         return Err("EOF before the server's close frame".to_owned());
                     }
@@ -796,7 +841,9 @@ async fn run_idle(config: Arc<Config>) -> serde_json::Value {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..n {
             let c = config.clone();
-            set.spawn(async move { wire::open(c.addr, &c.path, c.compression, Duration::from_secs(10)).await });
+            set.spawn(async move {
+                wire::open(c.addr, &c.path, c.compression, Duration::from_secs(10)).await
+            });
         }
         while let Some(r) = set.join_next().await {
             match r {

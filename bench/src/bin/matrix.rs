@@ -163,7 +163,9 @@ fn main() {
     let only: Option<Vec<String>> = args
         .string("only")
         .map(|s| s.split(',').map(str::to_owned).collect());
-    let out_dir: PathBuf = args.opt("out").unwrap_or_else(|| PathBuf::from("target/bench"));
+    let out_dir: PathBuf = args
+        .opt("out")
+        .unwrap_or_else(|| PathBuf::from("target/bench"));
     args.finish(USAGE);
     if !(0.1..=600.0).contains(&options.duration) || !(0.0..=60.0).contains(&options.warmup) {
         fail("--duration must be in [0.1, 600] and --warmup in [0, 60]");
@@ -226,7 +228,11 @@ fn main() {
             order.rotate_left((rep + si) % k);
             for which in order {
                 done += 1;
-                eprint!("[{done}/{runs}] rep {} {} {which} ... ", rep + 1, scenario.id);
+                eprint!(
+                    "[{done}/{runs}] rep {} {} {which} ... ",
+                    rep + 1,
+                    scenario.id
+                );
                 let _ = std::io::stderr().flush();
                 let result = run_one(&options, scenario, &which);
                 let line = match &result {
@@ -300,8 +306,11 @@ fn summary(table: Table, v: &Value) -> String {
     match table {
         Table::Echo | Table::Compression => format!(
             "{} msg/s, p99 {} us, server {} us/msg ({}% CPU), load {}% CPU",
-            v["msgs_per_s"], v["p99_us"], v["server_cpu_us_per_msg"],
-            pct(&v["server_cpu_util"]), pct(&v["load_cpu_util"])
+            v["msgs_per_s"],
+            v["p99_us"],
+            v["server_cpu_us_per_msg"],
+            pct(&v["server_cpu_util"]),
+            pct(&v["load_cpu_util"])
         ),
         Table::Handshake => format!(
             "{} handshakes/s, server {} us each",
@@ -315,7 +324,8 @@ fn summary(table: Table, v: &Value) -> String {
 }
 
 fn pct(v: &Value) -> String {
-    v.as_f64().map_or("?".into(), |f| format!("{:.0}", f * 100.0))
+    v.as_f64()
+        .map_or("?".into(), |f| format!("{:.0}", f * 100.0))
 }
 
 /// Starts a server, runs the load generator against it, stops the server.
@@ -335,7 +345,12 @@ fn run_one(o: &Options, s: &Scenario, which: &str) -> Result<Value, String> {
         let addr = read_first_line(&mut server, Duration::from_secs(10))?;
         let mut load = Command::new(o.bin_dir.join("load"));
         load.args(["--addr", &addr, "--server-pid", &server.id().to_string()])
-            .args(["--warmup", &o.warmup.to_string(), "--duration", &o.duration.to_string()])
+            .args([
+                "--warmup",
+                &o.warmup.to_string(),
+                "--duration",
+                &o.duration.to_string(),
+            ])
             .args(["--label", s.id])
             .args(&s.load_args)
             .stdin(Stdio::null())
@@ -350,7 +365,10 @@ fn run_one(o: &Options, s: &Scenario, which: &str) -> Result<Value, String> {
         let last = stdout.lines().rev().find(|l| l.starts_with('{'));
         match last {
             Some(l) => serde_json::from_str(l).map_err(|e| format!("load output: {e}: {l}")),
-            None => Err(format!("load exited with {status} and no result: {}", stderr.trim())),
+            None => Err(format!(
+                "load exited with {status} and no result: {}",
+                stderr.trim()
+            )),
         }
     })();
     // Our own child, by its id.
@@ -404,12 +422,18 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Result<(String, String, St
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("load generator still running after {limit:?}; killed"));
+                return Err(format!(
+                    "load generator still running after {limit:?}; killed"
+                ));
             }
             Err(e) => return Err(format!("wait: {e}")),
         }
     };
-    Ok((status, out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default()))
+    Ok((
+        status,
+        out_t.join().unwrap_or_default(),
+        err_t.join().unwrap_or_default(),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,7 +523,10 @@ fn render(
         }
         out.push('\n');
     }
-    let comp: Vec<&Scenario> = chosen.iter().filter(|s| s.table == Table::Compression).collect();
+    let comp: Vec<&Scenario> = chosen
+        .iter()
+        .filter(|s| s.table == Table::Compression)
+        .collect();
     let plain = chosen.iter().find(|s| s.id == "json4kx10");
     if !comp.is_empty() {
         out.push_str("### permessage-deflate (ws-framework against its own uncompressed run, 4 KiB JSON-like text, 10 conns)\n\n");
@@ -536,7 +563,10 @@ fn render(
         out.push('\n');
     }
     for s in chosen.iter().filter(|s| s.table == Table::Handshake) {
-        out.push_str(&format!("### Handshakes ({}: connect, upgrade, close frames both ways, reset)\n\n", s.title));
+        out.push_str(&format!(
+            "### Handshakes ({}: connect, upgrade, close frames both ways, reset)\n\n",
+            s.title
+        ));
         out.push_str("| server | handshakes/s | p50 µs | p99 µs | server CPU µs/handshake | server CPU | handshakes/s ratio | CPU ratio |\n");
         out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         let base = get(s, BASELINE);
@@ -563,7 +593,9 @@ fn render(
             .windows(2)
             .find(|w| w[0] == "--connections")
             .map_or("?".to_owned(), |w| w[1].clone());
-        out.push_str(&format!("### Server memory per idle connection ({n} connections, VmRSS delta / N)\n\n"));
+        out.push_str(&format!(
+            "### Server memory per idle connection ({n} connections, VmRSS delta / N)\n\n"
+        ));
         out.push_str(&format!("| server | KiB per connection | RSS before KiB | RSS after KiB | ratio ({BASELINE} ÷ this) |\n"));
         out.push_str("|---|---:|---:|---:|---:|\n");
         let base = get(s, BASELINE);
@@ -575,7 +607,10 @@ fn render(
                 fmt(m("server_kib_per_conn"), 2),
                 fmt(m("server_rss_before_kib"), 0),
                 fmt(m("server_rss_after_kib"), 0),
-                ratio(base.and_then(|b| median(b, "server_kib_per_conn")), m("server_kib_per_conn")),
+                ratio(
+                    base.and_then(|b| median(b, "server_kib_per_conn")),
+                    m("server_kib_per_conn")
+                ),
             ));
         }
         out.push('\n');

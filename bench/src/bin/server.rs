@@ -102,14 +102,16 @@ fn main() {
         };
         // The address goes out only once the implementation is known to exist.
         if which == Impl::Macros && !MACROS_READY {
-            eprintln!("--impl macros: the #[ws_service] echo is not written yet (see serve_macros)");
+            eprintln!(
+                "--impl macros: the #[ws_service] echo is not written yet (see serve_macros)"
+            );
             std::process::exit(3);
         }
         println!("{local}");
         let _ = std::io::stdout().flush();
-        match tokio::time::timeout(Duration::from_secs_f64(lifetime), serve).await {
-            Ok(Err(e)) => fail(&format!("accept: {e}")),
-            Ok(Ok(())) | Err(_) => {}
+        // Ends by itself: after the lifetime, the runtime and every connection are dropped.
+        if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs_f64(lifetime), serve).await {
+            fail(&format!("accept: {e}"));
         }
     });
     // Connections still open are dropped with the runtime.

@@ -11,8 +11,8 @@ impl Svc {
     }
 
     #[on_text]
-    async fn text(&self, text: &str) {
-        let _ = text;
+    async fn text(&self, text: String, config: &std::path::Path) {
+        let _ = (text, config);
     }
 }
 

@@ -2,7 +2,9 @@
 //! by explicit value and by name, per-handler error handlers, close frames from `on_message`.
 
 use serde::{Deserialize, Serialize};
-use ws_framework::{on_dispatch, on_error, on_message, ws_service, Caller, CloseCode, CloseFrame, Error};
+use ws_framework::{
+    on_dispatch, on_error, on_message, ws_service, Caller, CloseCode, CloseFrame, Error,
+};
 
 #[derive(Deserialize)]
 struct Heartbeat {
@@ -38,7 +40,10 @@ impl Kraken {
     /// `{"event":"subscribe","pair":"XBT/USD"}` by explicit value.
     #[on_dispatch("subscribe")]
     async fn on_subscribe_message(&self, message: Subscribe) -> Ack {
-        Ack { event: "subscribed", pair: message.pair }
+        Ack {
+            event: "subscribed",
+            pair: message.pair,
+        }
     }
 
     /// `{"event":"connection_init"}` and `{"event":"Connection Init"}`: no payload needed.

@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use ws_framework::{
-    on_binary, on_close, on_error, on_idle_timeout, on_open, on_ping, on_pong, on_text, ws_service, Caller,
-    CloseCode, CloseFrame, Error,
+    on_binary, on_close, on_error, on_idle_timeout, on_open, on_ping, on_pong, on_text, ws_service,
+    Caller, CloseCode, CloseFrame, Error,
 };
 
 #[derive(Deserialize)]
@@ -58,7 +58,8 @@ impl Game {
     #[on_error]
     async fn error(&self, caller: &Caller, error: Error) -> Option<CloseFrame> {
         let _ = caller;
-        matches!(error, Error::PayloadBinding(_)).then(|| CloseFrame::new(CloseCode::UNSUPPORTED_DATA, "bad data"))
+        matches!(error, Error::PayloadBinding(_))
+            .then(|| CloseFrame::new(CloseCode::UNSUPPORTED_DATA, "bad data"))
     }
 
     #[on_idle_timeout]
@@ -79,7 +80,11 @@ struct Minimal;
 impl Minimal {
     #[on_close]
     async fn close(&self, code: u16) -> Result<(), String> {
-        if code == 1000 { Ok(()) } else { Err(format!("closed with {code}")) }
+        if code == 1000 {
+            Ok(())
+        } else {
+            Err(format!("closed with {code}"))
+        }
     }
 }
 

@@ -28,7 +28,10 @@ struct Service {
 #[ws_service("/h/{name}", idle_timeout = 5, close_timeout = 0.5)]
 impl Service {
     #[on_upgrade]
-    async fn new(name: std::string::String, q: std::option::Option<u8>) -> std::result::Result<Self, std::string::String> {
+    async fn new(
+        name: std::string::String,
+        q: std::option::Option<u8>,
+    ) -> std::result::Result<Self, std::string::String> {
         let _ = q;
         std::result::Result::Ok(Self { name })
     }
@@ -40,7 +43,10 @@ impl Service {
     }
 
     #[on_message]
-    async fn message(&mut self, text: std::string::String) -> std::result::Result<std::string::String, ws_framework::Error> {
+    async fn message(
+        &mut self,
+        text: std::string::String,
+    ) -> std::result::Result<std::string::String, ws_framework::Error> {
         std::result::Result::Ok(text)
     }
 

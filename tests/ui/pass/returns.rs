@@ -17,7 +17,9 @@ impl futures_util::Stream for Quotes {
     type Item = Quote;
     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Quote>> {
         self.0 += 1;
-        Poll::Ready((self.0 <= 3).then(|| Quote { price: f64::from(self.0) }))
+        Poll::Ready((self.0 <= 3).then(|| Quote {
+            price: f64::from(self.0),
+        }))
     }
 }
 

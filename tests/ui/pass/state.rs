@@ -20,16 +20,28 @@ impl Session {
     #[on_upgrade]
     async fn new(#[state] counters: &Counters) -> Self {
         let number = counters.connections.fetch_add(1, Ordering::SeqCst);
-        Self { number, messages: 0 }
+        Self {
+            number,
+            messages: 0,
+        }
     }
 
     #[on_open]
     async fn open(&self, #[state] counters: Arc<Counters>) -> String {
-        format!("you are {} of {}", self.number, counters.connections.load(Ordering::SeqCst))
+        format!(
+            "you are {} of {}",
+            self.number,
+            counters.connections.load(Ordering::SeqCst)
+        )
     }
 
     #[on_text]
-    async fn text(&mut self, #[state] _counters: &Counters, caller: &Caller, _text: String) -> String {
+    async fn text(
+        &mut self,
+        #[state] _counters: &Counters,
+        caller: &Caller,
+        _text: String,
+    ) -> String {
         self.messages += 1;
         format!("{} messages from {}", self.messages, caller.id())
     }

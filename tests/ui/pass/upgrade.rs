@@ -36,12 +36,21 @@ impl Order {
         let _ = accept_language;
         let cookie = ws_framework::http::HeaderValue::from_static("seen=1");
         request.add_response_header(ws_framework::http::header::SET_COOKIE, cookie);
-        Ok(Self { id, item, verbose: verbose.unwrap_or(false), tags: tag, agent: user_agent })
+        Ok(Self {
+            id,
+            item,
+            verbose: verbose.unwrap_or(false),
+            tags: tag,
+            agent: user_agent,
+        })
     }
 
     #[on_open]
     async fn open(&self, _caller: &Caller) -> String {
-        format!("{} {} {} {:?} {:?}", self.id, self.item, self.verbose, self.tags, self.agent)
+        format!(
+            "{} {} {} {:?} {:?}",
+            self.id, self.item, self.verbose, self.tags, self.agent
+        )
     }
 }
 

@@ -347,18 +347,23 @@ mod tests {
             ),
         )
         .unwrap();
-        let store = UserStore::from_file(&file).user(
-            User::new("alice", hash_password_with_iterations("pw2", 10)).scopes(["x"]),
-        );
+        let store = UserStore::from_file(&file)
+            .user(User::new("alice", hash_password_with_iterations("pw2", 10)).scopes(["x"]));
         store.prepare().unwrap();
         let bob = store.authenticate("bob", "pw").await.unwrap();
         assert_eq!(bob.scopes(), ["a", "b"]);
-        assert_eq!(store.authenticate("alice", "pw2").await.unwrap().name(), "alice");
+        assert_eq!(
+            store.authenticate("alice", "pw2").await.unwrap().name(),
+            "alice"
+        );
         assert!(store.authenticate("alice", "pw").await.is_err());
         assert!(store.authenticate("carol", "pw").await.is_err());
 
         std::fs::write(&file, "bob:notahash\n").unwrap();
-        let err = UserStore::from_file(&file).prepare().unwrap_err().to_string();
+        let err = UserStore::from_file(&file)
+            .prepare()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1") && err.contains("users.txt"), "{err}");
         let err = UserStore::from_file(dir.join("missing.txt"))
             .prepare()

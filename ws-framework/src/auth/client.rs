@@ -279,7 +279,8 @@ impl ClientAuth {
                 if let Some(value) = self.cached() {
                     return Ok(value);
                 }
-                let value = sensitive(format!("Bearer {}", issuer.issue()?)).map_err(Error::Auth)?;
+                let value =
+                    sensitive(format!("Bearer {}", issuer.issue()?)).map_err(Error::Auth)?;
                 self.store(&value, issuer.validity(), Duration::from_secs(5));
                 Ok(value)
             }
@@ -316,9 +317,15 @@ mod tests {
 
     #[tokio::test]
     async fn static_credentials() {
-        let basic = ClientAuth::basic("alice", "pw").authorization().await.unwrap();
+        let basic = ClientAuth::basic("alice", "pw")
+            .authorization()
+            .await
+            .unwrap();
         assert_eq!(basic, "Basic YWxpY2U6cHc=");
-        assert!(ClientAuth::basic("a:b", "pw").authorization().await.is_err());
+        assert!(ClientAuth::basic("a:b", "pw")
+            .authorization()
+            .await
+            .is_err());
         let bearer = ClientAuth::bearer("t0k").authorization().await.unwrap();
         assert_eq!(bearer, "Bearer t0k");
         assert!(ClientAuth::bearer("bad\ntoken").prepare().is_err());

@@ -83,7 +83,11 @@ impl Endpoint {
         let secure = match uri.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("https") => true,
             Some(s) if s.eq_ignore_ascii_case("http") => false,
-            _ => return Err(format!("endpoint URL `{url}` must start with https:// or http://")),
+            _ => {
+                return Err(format!(
+                    "endpoint URL `{url}` must start with https:// or http://"
+                ))
+            }
         };
         let host = uri
             .host()
@@ -96,7 +100,10 @@ impl Endpoint {
         };
         let host_header = HeaderValue::try_from(host_header)
             .map_err(|_| format!("endpoint URL `{url}` has an invalid host"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         #[cfg(feature = "tls")]
         let tls = if secure {
             Some(
@@ -143,10 +150,7 @@ impl Endpoint {
             .to_owned();
         let mut request = Request::post(path)
             .header(header::HOST, prepared.host_header.clone())
-            .header(
-                header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("cannot build the request: {e}"))?;
@@ -228,6 +232,8 @@ mod tests {
     fn bad_urls() {
         assert!(Endpoint::new("ftp://x").prepare().is_err());
         assert!(Endpoint::new("http://").prepare().is_err());
-        assert!(Endpoint::new("http://127.0.0.1:9/introspect").prepare().is_ok());
+        assert!(Endpoint::new("http://127.0.0.1:9/introspect")
+            .prepare()
+            .is_ok());
     }
 }

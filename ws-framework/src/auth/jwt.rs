@@ -8,9 +8,9 @@ use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
+use ring::hmac;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
-use ring::hmac;
 use rustls_pki_types::pem::SectionKind;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -681,7 +681,10 @@ impl JwtIssuer {
             .map_err(|_| Error::Auth("no randomness for the JWT id".into()))?;
         claims.insert(
             "jti".into(),
-            jti.iter().map(|b| format!("{b:02x}")).collect::<String>().into(),
+            jti.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into(),
         );
         if !self.scopes.is_empty() {
             claims.insert(self.scope_claim.clone(), self.scopes.join(" ").into());
@@ -722,7 +725,9 @@ mod der {
             if n == 0 || n > 4 || rest.len() < n {
                 return None;
             }
-            let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
             (len, &rest[n..])
         };
         if rest.len() < len {
@@ -808,14 +813,24 @@ mod tests {
         assert_eq!(p.claim("iss").and_then(Value::as_str), Some("iss"));
 
         let wrong_key = JwtValidator::new(JwtKey::hs256(b"another secret".to_vec()));
-        assert!(wrong_key.validate(&token).unwrap_err().contains("signature"));
+        assert!(wrong_key
+            .validate(&token)
+            .unwrap_err()
+            .contains("signature"));
         let wrong_iss = JwtValidator::new(JwtKey::hs256(SECRET.to_vec())).issuer("x");
         assert!(wrong_iss.validate(&token).is_err());
         let wrong_aud = JwtValidator::new(JwtKey::hs256(SECRET.to_vec())).audience(["x"]);
         assert!(wrong_aud.validate(&token).is_err());
 
-        let expired = issuer.clone().claim("exp", now_secs() as u64 - 100).issue().unwrap();
-        assert!(validator.validate(&expired).unwrap_err().contains("expired"));
+        let expired = issuer
+            .clone()
+            .claim("exp", now_secs() as u64 - 100)
+            .issue()
+            .unwrap();
+        assert!(validator
+            .validate(&expired)
+            .unwrap_err()
+            .contains("expired"));
         let lenient = validator.clone().leeway(Duration::from_secs(200));
         assert!(lenient.validate(&expired).is_ok());
 

@@ -146,8 +146,10 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Checks the credentials (what follows the scheme in the header): the principal, or why
     /// they were refused.
-    fn authenticate<'a>(&'a self, credentials: &'a str)
-        -> BoxFuture<'a, std::result::Result<Principal, String>>;
+    fn authenticate<'a>(
+        &'a self,
+        credentials: &'a str,
+    ) -> BoxFuture<'a, std::result::Result<Principal, String>>;
 
     /// Reads files and checks settings; called when the service is attached.
     fn prepare(&self) -> Result<()> {
@@ -342,7 +344,10 @@ impl Auth {
 
     /// Authenticates and authorises a request by its headers: the principal, or the 401/403
     /// to answer.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> std::result::Result<Principal, UpgradeError> {
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> std::result::Result<Principal, UpgradeError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Err(self.unauthorized("authentication required".into(), None));
         };

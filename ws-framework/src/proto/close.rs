@@ -1,6 +1,7 @@
 //! Close codes (RFC 6455 section 7.4) and the close frame payload.
 
 use super::ProtocolError;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A WebSocket close status code.
@@ -94,7 +95,7 @@ pub struct CloseFrame {
     /// The status code.
     pub code: CloseCode,
     /// Why the connection is closing; may be empty.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 impl CloseFrame {
@@ -104,9 +105,55 @@ impl CloseFrame {
         truncate_reason(&mut reason);
         Self {
             code: code.into(),
-            reason,
+            reason: Cow::Owned(reason),
         }
     }
+
+    /// A close frame with a static reason, usable in constants. The reason must fit (123 bytes;
+    /// checked at compile time when used in a constant).
+    pub const fn from_static(code: CloseCode, reason: &'static str) -> Self {
+        assert!(
+            reason.len() <= MAX_REASON_LEN,
+            "a close reason carries at most 123 bytes"
+        );
+        Self {
+            code,
+            reason: Cow::Borrowed(reason),
+        }
+    }
+
+    /// 1000 normal closure.
+    pub const NORMAL_CLOSURE: Self = Self::from_static(CloseCode::NORMAL, "");
+    /// 1001 going away.
+    pub const GOING_AWAY: Self = Self::from_static(CloseCode::GOING_AWAY, "");
+    /// 1002 protocol error.
+    pub const PROTOCOL_ERROR: Self = Self::from_static(
+        CloseCode::PROTOCOL_ERROR,
+        "Connection closed due to protocol error",
+    );
+    /// 1003 unsupported data.
+    pub const UNSUPPORTED_DATA: Self = Self::from_static(
+        CloseCode::UNSUPPORTED_DATA,
+        "Endpoint received unsupported frame",
+    );
+    /// 1007 invalid payload.
+    pub const INVALID_PAYLOAD: Self = Self::from_static(
+        CloseCode::INVALID_PAYLOAD,
+        "Payload does not match the expected format or encoding",
+    );
+    /// 1008 policy violation.
+    pub const POLICY_VIOLATION: Self = Self::from_static(
+        CloseCode::POLICY_VIOLATION,
+        "Received message violates its policy",
+    );
+    /// 1009 message too big.
+    pub const MESSAGE_TOO_BIG: Self = Self::from_static(
+        CloseCode::MESSAGE_TOO_BIG,
+        "The received message exceeds the allowed size limit",
+    );
+    /// 1011 internal server error.
+    pub const INTERNAL_SERVER_ERROR: Self =
+        Self::from_static(CloseCode::INTERNAL_ERROR, "Internal server error occurred");
 
     /// Parses a received close payload. `Ok(None)` is an empty payload (status 1005 for the application).
     pub fn parse(payload: &[u8]) -> Result<Option<Self>, ProtocolError> {
@@ -123,7 +170,7 @@ impl CloseFrame {
                 })?;
                 Ok(Some(Self {
                     code,
-                    reason: reason.to_owned(),
+                    reason: Cow::Owned(reason.to_owned()),
                 }))
             }
         }
@@ -135,6 +182,23 @@ impl CloseFrame {
         out.extend_from_slice(self.reason.as_bytes());
     }
 }
+
+/// Ballerina's predefined close frames, as constants (`return NORMAL_CLOSURE;` from a handler).
+pub const NORMAL_CLOSURE: CloseFrame = CloseFrame::NORMAL_CLOSURE;
+/// 1001 going away.
+pub const GOING_AWAY: CloseFrame = CloseFrame::GOING_AWAY;
+/// 1002 protocol error.
+pub const PROTOCOL_ERROR: CloseFrame = CloseFrame::PROTOCOL_ERROR;
+/// 1003 unsupported data.
+pub const UNSUPPORTED_DATA: CloseFrame = CloseFrame::UNSUPPORTED_DATA;
+/// 1007 invalid payload.
+pub const INVALID_PAYLOAD: CloseFrame = CloseFrame::INVALID_PAYLOAD;
+/// 1008 policy violation.
+pub const POLICY_VIOLATION: CloseFrame = CloseFrame::POLICY_VIOLATION;
+/// 1009 message too big.
+pub const MESSAGE_TOO_BIG: CloseFrame = CloseFrame::MESSAGE_TOO_BIG;
+/// 1011 internal server error.
+pub const INTERNAL_SERVER_ERROR: CloseFrame = CloseFrame::INTERNAL_SERVER_ERROR;
 
 /// Cuts `reason` to at most [`MAX_REASON_LEN`] bytes without splitting a character.
 pub fn truncate_reason(reason: &mut String) {

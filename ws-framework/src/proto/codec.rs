@@ -100,6 +100,18 @@ impl From<Utf8Bytes> for String {
     }
 }
 
+impl serde::Serialize for Utf8Bytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Utf8Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Utf8Bytes::from)
+    }
+}
+
 impl PartialEq<str> for Utf8Bytes {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other

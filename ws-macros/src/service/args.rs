@@ -51,7 +51,10 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
     let mut out = ServiceArgs::default();
     let chunks = split_commas(args);
     let mut chunks = chunks.into_iter().peekable();
-    match chunks.peek().map(|chunk| syn::parse2::<LitStr>(chunk.clone())) {
+    match chunks
+        .peek()
+        .map(|chunk| syn::parse2::<LitStr>(chunk.clone()))
+    {
         Some(Ok(lit)) => {
             chunks.next();
             match path_template::parse(&lit.value()) {
@@ -74,13 +77,20 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
     }
     let mut seen: Vec<(String, Span)> = Vec::new();
     for chunk in chunks {
-        let Some((key, value)) = split_key(&chunk, errors) else { continue };
+        let Some((key, value)) = split_key(&chunk, errors) else {
+            continue;
+        };
         let name = key.to_string();
         if !KEYS.contains(&name.as_str()) {
-            let hint = suggest(&name).map(|k| format!("did you mean `{k}`? ")).unwrap_or_default();
+            let hint = suggest(&name)
+                .map(|k| format!("did you mean `{k}`? "))
+                .unwrap_or_default();
             errors.spanned(
                 &key,
-                format!("unknown `#[ws_service]` argument `{name}`; {hint}expected one of: {}", KEYS.join(", ")),
+                format!(
+                    "unknown `#[ws_service]` argument `{name}`; {hint}expected one of: {}",
+                    KEYS.join(", ")
+                ),
             );
             continue;
         }
@@ -97,7 +107,9 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
         let result = (|| -> syn::Result<()> {
             match name.as_str() {
                 "state" => out.state = Some(syn::parse2(value)?),
-                "crate" => out.krate = Some(syn::parse::Parser::parse2(Path::parse_mod_style, value)?),
+                "crate" => {
+                    out.krate = Some(syn::parse::Parser::parse2(Path::parse_mod_style, value)?)
+                }
                 "protocols" => out.protocols = Some(protocols(value, errors)?),
                 "idle_timeout" => out.idle_timeout = timeout(value, false, errors),
                 "close_timeout" => out.close_timeout = timeout(value, true, errors),
@@ -120,8 +132,13 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
         })();
         if let Err(e) = result {
             let message = match name.as_str() {
-                "state" => "`state` is the type shared by all connections, as in `state = AppState`".to_owned(),
-                "crate" => "`crate` is the path of ws-framework, as in `crate = ::my_ws`".to_owned(),
+                "state" => {
+                    "`state` is the type shared by all connections, as in `state = AppState`"
+                        .to_owned()
+                }
+                "crate" => {
+                    "`crate` is the path of ws-framework, as in `crate = ::my_ws`".to_owned()
+                }
                 _ => e.to_string(),
             };
             errors.push(syn::Error::new_spanned(value_tokens, message));
@@ -163,14 +180,19 @@ fn split_key(chunk: &TokenStream, errors: &mut Errors) -> Option<(Ident, TokenSt
 }
 
 fn protocols(value: TokenStream, errors: &mut Errors) -> syn::Result<Vec<LitStr>> {
-    let expected = "`protocols` is a list of string literals, as in `protocols = [\"chat.v2\", \"chat\"]`";
+    let expected =
+        "`protocols` is a list of string literals, as in `protocols = [\"chat.v2\", \"chat\"]`";
     let lits: Vec<LitStr> = match syn::parse2::<Expr>(value.clone()) {
-        Ok(Expr::Lit(ExprLit { lit: Lit::Str(lit), .. })) => vec![lit],
+        Ok(Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => vec![lit],
         Ok(Expr::Array(array)) => array
             .elems
             .into_iter()
             .map(|e| match e {
-                Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => Ok(lit),
                 other => Err(syn::Error::new(other.span(), expected)),
             })
             .collect::<syn::Result<_>>()?,
@@ -206,7 +228,11 @@ fn timeout(value: TokenStream, close: bool, errors: &mut Errors) -> Option<Timeo
     let lit = match &expr {
         Expr::Lit(ExprLit { lit, .. }) => lit,
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => {
-            let hint = if close { "; write `close_timeout = \"forever\"` to wait without limit" } else { "; `0` turns it off" };
+            let hint = if close {
+                "; write `close_timeout = \"forever\"` to wait without limit"
+            } else {
+                "; `0` turns it off"
+            };
             errors.spanned(&expr, format!("a timeout cannot be negative{hint}"));
             return None;
         }
@@ -216,7 +242,10 @@ fn timeout(value: TokenStream, close: bool, errors: &mut Errors) -> Option<Timeo
         }
     };
     let millis = match lit {
-        Lit::Int(int) => int.base10_parse::<u64>().ok().and_then(|s| s.checked_mul(1000)),
+        Lit::Int(int) => int
+            .base10_parse::<u64>()
+            .ok()
+            .and_then(|s| s.checked_mul(1000)),
         Lit::Float(float) => float.base10_parse::<f64>().ok().and_then(seconds_to_millis),
         Lit::Str(s) if close && s.value() == "forever" => return Some(Timeout::Forever),
         Lit::Str(s) => parse_duration(&s.value()),
@@ -261,7 +290,7 @@ fn suggest(name: &str) -> Option<&'static str> {
         .filter(|(d, _)| *d <= 3)
         .min()
         .map(|(_, k)| k)
-        .or_else(|| match normal.as_str() {
+        .or(match normal.as_str() {
             "subprotocols" => Some("protocols"),
             "connectionclosuretimeout" => Some("close_timeout"),
             _ => None,
@@ -304,16 +333,29 @@ mod tests {
     #[test]
     fn every_key() {
         let args = parse_ok(quote!(
-            "/chat/{room}", state = AppState, protocols = ["chat.v2", "chat"], idle_timeout = 30,
-            max_frame_size = 1024, max_message_size = 64 * 1024, close_timeout = "forever",
-            compression = false, dispatcher_key = "event", crate = ::my_ws,
+            "/chat/{room}",
+            state = AppState,
+            protocols = ["chat.v2", "chat"],
+            idle_timeout = 30,
+            max_frame_size = 1024,
+            max_message_size = 64 * 1024,
+            close_timeout = "forever",
+            compression = false,
+            dispatcher_key = "event",
+            crate = ::my_ws,
         ));
-        assert_eq!(args.template.unwrap().params().collect::<Vec<_>>(), ["room"]);
+        assert_eq!(
+            args.template.unwrap().params().collect::<Vec<_>>(),
+            ["room"]
+        );
         assert_eq!(args.protocols.unwrap().len(), 2);
         assert_eq!(args.idle_timeout, Some(Timeout::Millis(30_000)));
         assert_eq!(args.close_timeout, Some(Timeout::Forever));
         assert_eq!(args.dispatcher_key.unwrap().value(), "event");
-        assert_eq!(args.krate.unwrap().to_token_stream().to_string(), ":: my_ws");
+        assert_eq!(
+            args.krate.unwrap().to_token_stream().to_string(),
+            ":: my_ws"
+        );
     }
 
     #[test]
@@ -324,8 +366,14 @@ mod tests {
         assert_eq!(parse_duration("1h"), Some(3_600_000));
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("5 days"), None);
-        assert_eq!(parse_ok(quote!("/", idle_timeout = 0.25)).idle_timeout, Some(Timeout::Millis(250)));
-        assert_eq!(parse_ok(quote!("/", close_timeout = "10s")).close_timeout, Some(Timeout::Millis(10_000)));
+        assert_eq!(
+            parse_ok(quote!("/", idle_timeout = 0.25)).idle_timeout,
+            Some(Timeout::Millis(250))
+        );
+        assert_eq!(
+            parse_ok(quote!("/", close_timeout = "10s")).close_timeout,
+            Some(Timeout::Millis(10_000))
+        );
     }
 
     #[test]
@@ -347,14 +395,26 @@ mod tests {
         ];
         assert_eq!(errors.len(), expected.len(), "{errors:#?}");
         for (error, expected) in errors.iter().zip(expected) {
-            assert!(error.starts_with(expected), "{error:?} should start with {expected:?}");
+            assert!(
+                error.starts_with(expected),
+                "{error:?} should start with {expected:?}"
+            );
         }
     }
 
     #[test]
     fn the_path_comes_first() {
-        assert!(parse_err(quote!()).first().unwrap().contains("needs the service's path"));
-        assert!(parse_err(quote!(state = A)).first().unwrap().contains("the first argument"));
-        assert!(parse_err(quote!("/a/{x}/{x}")).first().unwrap().contains("`x` appears twice"));
+        assert!(parse_err(quote!())
+            .first()
+            .unwrap()
+            .contains("needs the service's path"));
+        assert!(parse_err(quote!(state = A))
+            .first()
+            .unwrap()
+            .contains("the first argument"));
+        assert!(parse_err(quote!("/a/{x}/{x}"))
+            .first()
+            .unwrap()
+            .contains("`x` appears twice"));
     }
 }

@@ -71,7 +71,12 @@ pub fn state_type(args: &ServiceArgs) -> TokenStream {
 pub fn expand(args: &ServiceArgs, item: &ItemImpl, handlers: &[Handler]) -> TokenStream {
     let krate = krate(args);
     let p = quote!(#krate::__private);
-    let gen = Gen { p: &p, names: Names::new(), handlers, dispatcher_key: args.dispatcher_key.as_ref() };
+    let gen = Gen {
+        p: &p,
+        names: Names::new(),
+        handlers,
+        dispatcher_key: args.dispatcher_key.as_ref(),
+    };
     let self_ty = &item.self_ty;
     let state_ty = state_type(args);
     let handlers_const = gen.handlers_const();
@@ -108,13 +113,19 @@ impl Gen<'_> {
     }
 
     fn error_role(&self, ident: &Ident) -> Option<&Handler> {
-        self.handlers.iter().find(|h| h.kind == Kind::ErrorHandler && h.ident == *ident)
+        self.handlers
+            .iter()
+            .find(|h| h.kind == Kind::ErrorHandler && h.ident == *ident)
     }
 
     fn handlers_const(&self) -> TokenStream {
         let p = self.p;
         let mut value = quote!(#p::Handlers::NONE);
-        for (kind, with) in [(Kind::Ping, "with_ping"), (Kind::Pong, "with_pong"), (Kind::IdleTimeout, "with_idle_timeout")] {
+        for (kind, with) in [
+            (Kind::Ping, "with_ping"),
+            (Kind::Pong, "with_pong"),
+            (Kind::IdleTimeout, "with_idle_timeout"),
+        ] {
             if self.find(kind).is_some() {
                 let with = Ident::new(with, Span::call_site());
                 value = quote!(#value.#with());
@@ -145,7 +156,9 @@ impl Gen<'_> {
                 let d = duration(p, ms);
                 chain = quote!(#chain.close_timeout(::core::option::Option::Some(#d)));
             }
-            Some(Timeout::Forever) => chain = quote!(#chain.close_timeout(::core::option::Option::None)),
+            Some(Timeout::Forever) => {
+                chain = quote!(#chain.close_timeout(::core::option::Option::None))
+            }
             None => {}
         }
         if let Some(on) = &args.compression {
@@ -190,7 +203,10 @@ impl Gen<'_> {
                         Some(lit) => lit.value(),
                         None => ident.unraw().to_string().replace('_', "-"),
                     };
-                    lets.push(located(quote!(let #local = #p::header_param(#request, #header)?;), span));
+                    lets.push(located(
+                        quote!(let #local = #p::header_param(#request, #header)?;),
+                        span,
+                    ));
                     call_args.push(quote!(#local));
                 }
                 Role::Owned => {
@@ -208,7 +224,7 @@ impl Gen<'_> {
             }
         }
         let ident = &handler.ident;
-        let accept = located(quote!(#p::accept), handler.return_span());
+        let accept = located(quote!(#p::accept::<Self, _>), handler.return_span());
         quote! {
             async fn upgrade(
                 #request: &mut #p::UpgradeRequest,
@@ -222,7 +238,12 @@ impl Gen<'_> {
 
     fn handle(&self) -> TokenStream {
         let p = self.p;
-        let Names { caller, state, event, .. } = &self.names;
+        let Names {
+            caller,
+            state,
+            event,
+            ..
+        } = &self.names;
         let mut arms: Vec<(usize, TokenStream)> = Vec::new();
         let text_handlers: Vec<&Handler> = self
             .handlers
@@ -268,7 +289,9 @@ impl Gen<'_> {
     /// `Self::name(self, args..)` followed by the conversion of its return value.
     fn call(&self, handler: &Handler, owned: &dyn Fn(&Param) -> TokenStream) -> TokenStream {
         let p = self.p;
-        let Names { caller, state, ret, .. } = &self.names;
+        let Names {
+            caller, state, ret, ..
+        } = &self.names;
         let args = handler.params.iter().map(|param| {
             let span = ends(&param.ty);
             match param.role {
@@ -301,9 +324,19 @@ impl Gen<'_> {
     fn control_arm(&self, handler: &Handler) -> TokenStream {
         let p = self.p;
         let data = &self.names.data;
-        let variant = if handler.kind == Kind::Ping { quote!(Ping) } else { quote!(Pong) };
-        let binding = if Self::takes_value(handler) { quote!(#data) } else { quote!(_) };
-        let call = self.call(handler, &|param| located(quote!(#p::control_payload(#data)), ends(&param.ty)));
+        let variant = if handler.kind == Kind::Ping {
+            quote!(Ping)
+        } else {
+            quote!(Pong)
+        };
+        let binding = if Self::takes_value(handler) {
+            quote!(#data)
+        } else {
+            quote!(_)
+        };
+        let call = self.call(handler, &|param| {
+            located(quote!(#p::control_payload(#data)), ends(&param.ty))
+        });
         quote!(#p::Event::#variant(#binding) => #call,)
     }
 
@@ -315,15 +348,23 @@ impl Gen<'_> {
         } else {
             quote!(#p::Event::Close { .. })
         };
-        let call = self.call(handler, &|param| located(quote!(#p::close_arg(#code, &#reason)), ends(&param.ty)));
+        let call = self.call(handler, &|param| {
+            located(quote!(#p::close_arg(#code, &#reason)), ends(&param.ty))
+        });
         quote!(#pattern => #call,)
     }
 
     fn error_arm(&self, handler: &Handler) -> TokenStream {
         let p = self.p;
         let error = &self.names.error;
-        let binding = if Self::takes_value(handler) { quote!(#error) } else { quote!(_) };
-        let call = self.call(handler, &|param| located(quote!(#p::error_arg(#error)), ends(&param.ty)));
+        let binding = if Self::takes_value(handler) {
+            quote!(#error)
+        } else {
+            quote!(_)
+        };
+        let call = self.call(handler, &|param| {
+            located(quote!(#p::error_arg(#error)), ends(&param.ty))
+        });
         quote!(#p::Event::Error(#binding) => #call,)
     }
 
@@ -338,8 +379,14 @@ impl Gen<'_> {
             .or_else(|| self.find(Kind::Error));
         match target {
             Some(target) => {
-                let binding = if Self::takes_value(target) { quote!(#error) } else { quote!(_) };
-                let call = self.call(target, &|param| located(quote!(#p::error_arg(#error)), ends(&param.ty)));
+                let binding = if Self::takes_value(target) {
+                    quote!(#error)
+                } else {
+                    quote!(_)
+                };
+                let call = self.call(target, &|param| {
+                    located(quote!(#p::error_arg(#error)), ends(&param.ty))
+                });
                 (binding, call)
             }
             None => (quote!(#error), quote!(#p::binding_failed(#error))),
@@ -411,7 +458,11 @@ impl Gen<'_> {
     fn binary_arm(&self, handler: &Handler) -> TokenStream {
         let p = self.p;
         let data = &self.names.data;
-        let bind = if handler.kind == Kind::Message { "bind_message_binary" } else { "bind_binary" };
+        let bind = if handler.kind == Kind::Message {
+            "bind_message_binary"
+        } else {
+            "bind_binary"
+        };
         let call = self.bind_and_call(handler, bind, data);
         quote!(#p::Event::Binary(#data) => #call,)
     }

@@ -46,3 +46,90 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         fallback::expand(&args, &item, &errors)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn expand(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+        super::expand(args, item).to_string()
+    }
+
+    #[test]
+    fn errors_come_with_the_block_and_a_stub_impl() {
+        let out = expand(
+            quote!("/svc"),
+            quote! {
+                impl Svc {
+                    #[on_text] fn a(&self, t: String) {}
+                    #[on_text] async fn b(&self) {}
+                }
+            },
+        );
+        assert_eq!(out.matches("compile_error").count(), 4, "{out}");
+        assert!(out.contains("must be an `async fn`"), "{out}");
+        assert!(out.contains("duplicate `#[on_text]` handler"), "{out}");
+        assert!(out.contains("needs the message"), "{out}");
+        assert!(
+            out.contains("impl :: ws_framework :: __private :: Service for Svc"),
+            "{out}"
+        );
+        assert!(out.contains("unimplemented"), "the stub: {out}");
+        assert!(
+            out.contains("# [on_text (__ws_expanded)]"),
+            "markers are rewritten: {out}"
+        );
+    }
+
+    #[test]
+    fn parameter_attributes_are_consumed() {
+        let out = expand(
+            quote!("/svc/{id}", state = S),
+            quote! {
+                impl Svc {
+                    #[on_upgrade] async fn new(id: u32, #[header] x_token: String, #[state] s: &S) -> Self { Svc }
+                }
+            },
+        );
+        assert!(
+            !out.contains("# [header]") && !out.contains("# [state]"),
+            "{out}"
+        );
+        assert!(out.contains("path_param (__ws_request , \"id\")"), "{out}");
+        assert!(
+            out.contains("header_param (__ws_request , \"x-token\")"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn not_an_impl_block() {
+        let out = expand(
+            quote!("/svc"),
+            quote!(
+                struct Svc;
+            ),
+        );
+        assert!(out.contains("goes on an `impl` block"), "{out}");
+        assert!(out.contains("struct Svc"), "the item is kept: {out}");
+    }
+
+    #[test]
+    fn handle_arms_follow_declaration_order() {
+        let out = expand(
+            quote!("/svc"),
+            quote! {
+                impl Svc {
+                    #[on_close] async fn close(&self) {}
+                    #[on_open] async fn open(&self) {}
+                    #[on_ping] async fn ping(&self) {}
+                }
+            },
+        );
+        let close = out.find("Event :: Close").unwrap();
+        let open = out.find("Event :: Open").unwrap();
+        let ping = out.find("Event :: Ping").unwrap();
+        assert!(close < open && open < ping, "{out}");
+        assert!(out.contains("Handlers :: NONE . with_ping ()"), "{out}");
+    }
+}

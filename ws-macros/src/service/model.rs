@@ -48,7 +48,11 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::ErrorHandler => "error_handler",
-            _ => Self::MARKERS.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?"),
+            _ => Self::MARKERS
+                .iter()
+                .find(|(_, k)| *k == self)
+                .map(|(n, _)| *n)
+                .unwrap_or("?"),
         }
     }
 
@@ -62,7 +66,10 @@ impl Kind {
 
     /// Whether the handler receives a payload that may fail to bind.
     pub fn binds_payload(self) -> bool {
-        matches!(self, Kind::Text | Kind::Binary | Kind::Message | Kind::Dispatch)
+        matches!(
+            self,
+            Kind::Text | Kind::Binary | Kind::Message | Kind::Dispatch
+        )
     }
 }
 
@@ -168,10 +175,14 @@ pub fn collect(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Handler> {
     let mut handlers = Vec::new();
     let mut markers_of: Vec<(usize, Marker)> = Vec::new();
     for (order, impl_item) in item.items.iter_mut().enumerate() {
-        let ImplItem::Fn(method) = impl_item else { continue };
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
         let mut first: Option<syn::Path> = None;
         for attr in &mut method.attrs {
-            let Some(kind) = marker_kind(attr) else { continue };
+            let Some(kind) = marker_kind(attr) else {
+                continue;
+            };
             let path = attr.path().clone();
             let marker = parse_marker(kind, attr, errors);
             rewrite_marker(attr);
@@ -194,12 +205,19 @@ pub fn collect(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Handler> {
         }
     }
     // Methods named by `error = ...` are bound too.
-    let error_handlers: Vec<Ident> =
-        markers_of.iter().filter_map(|(_, m)| m.error.clone()).collect();
+    let error_handlers: Vec<Ident> = markers_of
+        .iter()
+        .filter_map(|(_, m)| m.error.clone())
+        .collect();
     for (order, impl_item) in item.items.iter_mut().enumerate() {
-        let ImplItem::Fn(method) = impl_item else { continue };
-        let marker = markers_of.iter().find(|(o, _)| *o == order).map(|(_, m)| m.clone());
-        let is_error_handler = error_handlers.iter().any(|e| *e == method.sig.ident);
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let marker = markers_of
+            .iter()
+            .find(|(o, _)| *o == order)
+            .map(|(_, m)| m.clone());
+        let is_error_handler = error_handlers.contains(&method.sig.ident);
         if marker.is_none() && !is_error_handler {
             continue;
         }
@@ -218,19 +236,33 @@ pub fn collect(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Handler> {
             });
         }
         if is_error_handler {
-            handlers.push(Handler { kind: Kind::ErrorHandler, ident, marker: None, sig, receiver, params, order });
+            handlers.push(Handler {
+                kind: Kind::ErrorHandler,
+                ident,
+                marker: None,
+                sig,
+                receiver,
+                params,
+                order,
+            });
         }
     }
     handlers
 }
 
 fn last_segment(path: &syn::Path) -> String {
-    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    path.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
 }
 
 fn marker_kind(attr: &Attribute) -> Option<Kind> {
     let name = attr.path().segments.last()?.ident.to_string();
-    Kind::MARKERS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    Kind::MARKERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, k)| *k)
 }
 
 /// The arguments a marker may take.
@@ -243,29 +275,54 @@ fn parse_marker(kind: Kind, attr: &Attribute, errors: &mut Errors) -> Option<Mar
     let path = attr.path().clone();
     let name = kind.name();
     let args = match &attr.meta {
-        Meta::Path(_) => MarkerArgs { value: None, error: None },
+        Meta::Path(_) => MarkerArgs {
+            value: None,
+            error: None,
+        },
         Meta::List(list) => {
             let takes_value = kind == Kind::Dispatch;
             let takes_error = kind.binds_payload();
             if !takes_value && !takes_error {
-                errors.spanned(&list.tokens, format!("`#[{name}]` takes no arguments; write `#[{name}]`"));
-                return Some(Marker { kind, path, value: None, error: None });
+                errors.spanned(
+                    &list.tokens,
+                    format!("`#[{name}]` takes no arguments; write `#[{name}]`"),
+                );
+                return Some(Marker {
+                    kind,
+                    path,
+                    value: None,
+                    error: None,
+                });
             }
             let parser = |input: ParseStream<'_>| parse_marker_args(input, kind);
             match syn::parse::Parser::parse2(parser, list.tokens.clone()) {
                 Ok(args) => args,
                 Err(e) => {
                     errors.push(e);
-                    MarkerArgs { value: None, error: None }
+                    MarkerArgs {
+                        value: None,
+                        error: None,
+                    }
                 }
             }
         }
         Meta::NameValue(nv) => {
-            errors.spanned(nv, format!("write the arguments in parentheses: {}", usage(kind)));
-            MarkerArgs { value: None, error: None }
+            errors.spanned(
+                nv,
+                format!("write the arguments in parentheses: {}", usage(kind)),
+            );
+            MarkerArgs {
+                value: None,
+                error: None,
+            }
         }
     };
-    Some(Marker { kind, path, value: args.value, error: args.error })
+    Some(Marker {
+        kind,
+        path,
+        value: args.value,
+        error: args.error,
+    })
 }
 
 fn usage(kind: Kind) -> String {
@@ -277,7 +334,10 @@ fn usage(kind: Kind) -> String {
 }
 
 fn parse_marker_args(input: ParseStream<'_>, kind: Kind) -> syn::Result<MarkerArgs> {
-    let mut args = MarkerArgs { value: None, error: None };
+    let mut args = MarkerArgs {
+        value: None,
+        error: None,
+    };
     if kind == Kind::Dispatch && input.peek(LitStr) {
         args.value = Some(input.parse()?);
         if !input.is_empty() {
@@ -285,13 +345,28 @@ fn parse_marker_args(input: ParseStream<'_>, kind: Kind) -> syn::Result<MarkerAr
         }
     }
     while !input.is_empty() {
-        let key: Ident = input.parse().map_err(|e| syn::Error::new(e.span(), format!("expected {}", usage(kind))))?;
+        let key: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), format!("expected {}", usage(kind))))?;
         if key != "error" {
-            let what = if kind == Kind::Dispatch { "the dispatcher value and `error = method`" } else { "`error = method`" };
-            return Err(syn::Error::new(key.span(), format!("unknown argument `{key}` of `#[{}]`; it takes {what}", kind.name())));
+            let what = if kind == Kind::Dispatch {
+                "the dispatcher value and `error = method`"
+            } else {
+                "`error = method`"
+            };
+            return Err(syn::Error::new(
+                key.span(),
+                format!(
+                    "unknown argument `{key}` of `#[{}]`; it takes {what}",
+                    kind.name()
+                ),
+            ));
         }
         if args.error.is_some() {
-            return Err(syn::Error::new(key.span(), "`error` is given twice; keep one"));
+            return Err(syn::Error::new(
+                key.span(),
+                "`error` is given twice; keep one",
+            ));
         }
         input.parse::<Token![=]>()?;
         args.error = Some(input.parse().map_err(|e| {
@@ -336,7 +411,10 @@ fn read_signature(sig: &mut Signature, errors: &mut Errors) -> (Receiver, Vec<Pa
                     let new_role = match which.as_deref() {
                         Some("state") => {
                             if let Err(e) = attr.meta.require_path_only() {
-                                errors.push(syn::Error::new(e.span(), "`#[state]` takes no arguments"));
+                                errors.push(syn::Error::new(
+                                    e.span(),
+                                    "`#[state]` takes no arguments",
+                                ));
                             }
                             Role::State
                         }
@@ -356,7 +434,8 @@ fn read_signature(sig: &mut Signature, errors: &mut Errors) -> (Receiver, Vec<Pa
                         }
                     };
                     if role.is_some() {
-                        errors.spanned(&attr, "a parameter takes one of `#[state]` and `#[header]`");
+                        errors
+                            .spanned(&attr, "a parameter takes one of `#[state]` and `#[header]`");
                     }
                     role = Some(new_role);
                     attr_tokens = Some(attr.to_token_stream());

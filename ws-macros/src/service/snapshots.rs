@@ -14,7 +14,11 @@ fn expand_file(source: &str) -> String {
             items.push(item);
             continue;
         };
-        let Some(pos) = imp.attrs.iter().position(|a| a.path().is_ident("ws_service")) else {
+        let Some(pos) = imp
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("ws_service"))
+        else {
             items.push(Item::Impl(imp));
             continue;
         };
@@ -36,7 +40,10 @@ fn inputs() -> Vec<PathBuf> {
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/expand exists")
         .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.to_string_lossy().ends_with(".expanded.rs"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "rs")
+                && !p.to_string_lossy().ends_with(".expanded.rs")
+        })
         .collect();
     inputs.sort();
     inputs

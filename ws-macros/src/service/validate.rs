@@ -60,7 +60,10 @@ fn handles(kind: Kind) -> &'static str {
 
 pub fn check_impl(item: &ItemImpl, errors: &mut Errors) {
     if let Some(unsafety) = &item.unsafety {
-        errors.spanned(unsafety, "`#[ws_service]` goes on a plain `impl` block: remove `unsafe`");
+        errors.spanned(
+            unsafety,
+            "`#[ws_service]` goes on a plain `impl` block: remove `unsafe`",
+        );
     }
     if let Some((_, trait_, for_)) = &item.trait_ {
         errors.spanned(
@@ -76,11 +79,18 @@ pub fn check_impl(item: &ItemImpl, errors: &mut Errors) {
     }
 }
 
-pub fn check_handlers(args: &ServiceArgs, handlers: &[Handler], methods: &[Ident], errors: &mut Errors) {
+pub fn check_handlers(
+    args: &ServiceArgs,
+    handlers: &[Handler],
+    methods: &[Ident],
+    errors: &mut Errors,
+) {
     for handler in handlers {
         // A method that also carries a marker was checked in that role already.
         let marked_elsewhere = handler.kind == Kind::ErrorHandler
-            && handlers.iter().any(|h| h.kind != Kind::ErrorHandler && h.ident == handler.ident);
+            && handlers
+                .iter()
+                .any(|h| h.kind != Kind::ErrorHandler && h.ident == handler.ident);
         if !marked_elsewhere {
             check_signature(handler, errors);
         }
@@ -105,16 +115,31 @@ fn check_signature(handler: &Handler, errors: &mut Errors) {
         kind => format!("{} handler `{}`", kind.describe(), handler.ident),
     };
     if let Some(constness) = &sig.constness {
-        errors.spanned(constness, format!("{who} cannot be `const`: remove `const`"));
+        errors.spanned(
+            constness,
+            format!("{who} cannot be `const`: remove `const`"),
+        );
     }
     if sig.asyncness.is_none() {
-        errors.spanned(sig.fn_token, format!("{who} must be an `async fn`: write `async fn {}`", handler.ident));
+        errors.spanned(
+            sig.fn_token,
+            format!(
+                "{who} must be an `async fn`: write `async fn {}`",
+                handler.ident
+            ),
+        );
     }
     if let Some(unsafety) = &sig.unsafety {
-        errors.spanned(unsafety, format!("{who} cannot be `unsafe`: remove `unsafe`"));
+        errors.spanned(
+            unsafety,
+            format!("{who} cannot be `unsafe`: remove `unsafe`"),
+        );
     }
     if let Some(abi) = &sig.abi {
-        errors.spanned(abi, format!("{who} cannot have an ABI: remove `{}`", quote::quote!(#abi)));
+        errors.spanned(
+            abi,
+            format!("{who} cannot have an ABI: remove `{}`", quote::quote!(#abi)),
+        );
     }
     if let Some(variadic) = &sig.variadic {
         errors.spanned(variadic, format!("{who} cannot be variadic"));
@@ -171,7 +196,8 @@ fn check_params(args: &ServiceArgs, handler: &Handler, errors: &mut Errors) {
                 contexts += 1;
                 if contexts > 1 {
                     let what = if kind == Kind::Upgrade {
-                        "takes the request once (`&UpgradeRequest` or `&mut UpgradeRequest`)".to_owned()
+                        "takes the request once (`&UpgradeRequest` or `&mut UpgradeRequest`)"
+                            .to_owned()
                     } else {
                         "takes one reference parameter, the `&Caller`; the message is taken by value (`String`, not `&str`)".to_owned()
                     };
@@ -190,15 +216,30 @@ fn check_params(args: &ServiceArgs, handler: &Handler, errors: &mut Errors) {
                         1 => "one value parameter".to_owned(),
                         n => format!("at most {n} value parameters"),
                     };
-                    errors.spanned(&param.tokens, format!("{who} takes {many}; remove this parameter. It takes {}", takes(kind)));
+                    errors.spanned(
+                        &param.tokens,
+                        format!(
+                            "{who} takes {many}; remove this parameter. It takes {}",
+                            takes(kind)
+                        ),
+                    );
                 }
             }
         }
     }
     if owned < min {
+        let hint = if contexts > 0 {
+            " (the message is taken by value: `String`, not `&str`)"
+        } else {
+            ""
+        };
         errors.spanned(
             &handler.sig.ident,
-            format!("{who} handler `{}` needs the message: add a parameter such as `{}`", handler.ident, example(kind)),
+            format!(
+                "{who} handler `{}` needs the message: add a parameter such as `{}`{hint}",
+                handler.ident,
+                example(kind)
+            ),
         );
     }
     let _ = args;
@@ -209,7 +250,10 @@ fn check_duplicates(handlers: &[Handler], errors: &mut Errors) {
         if matches!(handler.kind, Kind::Dispatch | Kind::ErrorHandler) {
             continue;
         }
-        let earlier = handlers[..i].iter().filter(|h| h.kind == handler.kind).collect::<Vec<_>>();
+        let earlier = handlers[..i]
+            .iter()
+            .filter(|h| h.kind == handler.kind)
+            .collect::<Vec<_>>();
         if let Some(first) = earlier.first() {
             let marker = handler.kind.describe();
             errors.spanned(
@@ -224,14 +268,20 @@ fn check_duplicates(handlers: &[Handler], errors: &mut Errors) {
             if earlier.len() == 1 {
                 errors.spanned(
                     first.marker_tokens(),
-                    format!("`{}` is the first {marker} handler; `{}` is another", first.ident, handler.ident),
+                    format!(
+                        "`{}` is the first {marker} handler; `{}` is another",
+                        first.ident, handler.ident
+                    ),
                 );
             }
         }
     }
     let message = handlers.iter().find(|h| h.kind == Kind::Message);
     if let Some(message) = message {
-        for other in handlers.iter().filter(|h| matches!(h.kind, Kind::Text | Kind::Binary)) {
+        for other in handlers
+            .iter()
+            .filter(|h| matches!(h.kind, Kind::Text | Kind::Binary))
+        {
             errors.spanned(
                 message.marker_tokens(),
                 format!(
@@ -243,7 +293,12 @@ fn check_duplicates(handlers: &[Handler], errors: &mut Errors) {
             );
             errors.spanned(
                 other.marker_tokens(),
-                format!("{} (`{}`) conflicts with `#[on_message]` (`{}`)", other.kind.describe(), other.ident, message.ident),
+                format!(
+                    "{} (`{}`) conflicts with `#[on_message]` (`{}`)",
+                    other.kind.describe(),
+                    other.ident,
+                    message.ident
+                ),
             );
         }
     }
@@ -270,13 +325,17 @@ pub fn route(handler: &Handler) -> Option<Route> {
         None => {
             let name = handler.ident.to_string();
             let suffix = name.strip_prefix("on_")?;
-            (!suffix.is_empty() && snake_case(suffix) == suffix).then(|| Route::Conventional(suffix.to_owned()))
+            (!suffix.is_empty() && snake_case(suffix) == suffix)
+                .then(|| Route::Conventional(suffix.to_owned()))
         }
     }
 }
 
 fn check_dispatch(args: &ServiceArgs, handlers: &[Handler], errors: &mut Errors) {
-    let dispatchers: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Dispatch).collect();
+    let dispatchers: Vec<&Handler> = handlers
+        .iter()
+        .filter(|h| h.kind == Kind::Dispatch)
+        .collect();
     let mut explicit: Vec<(String, &Handler)> = Vec::new();
     let mut conventional: Vec<(String, &Handler)> = Vec::new();
     for handler in &dispatchers {
@@ -296,7 +355,13 @@ fn check_dispatch(args: &ServiceArgs, handlers: &[Handler], errors: &mut Errors)
                 if let Some((_, first)) = explicit.iter().find(|(e, _)| *e == v) {
                     errors.spanned(lit, format!("dispatcher value `{v}` is already handled by `{}`; keep one handler per value", first.ident));
                     let first_lit = first.marker.as_ref().and_then(|m| m.value.clone());
-                    errors.spanned(first_lit, format!("`{}` is the first handler of dispatcher value `{v}`", first.ident));
+                    errors.spanned(
+                        first_lit,
+                        format!(
+                            "`{}` is the first handler of dispatcher value `{v}`",
+                            first.ident
+                        ),
+                    );
                 }
                 explicit.push((v, handler));
             }
@@ -351,7 +416,10 @@ mod tests {
             ("_ping", "ping"),
             ("Messages", "messages"),
             ("is_closed", "is_closed"),
-            ("negative_timeout_error_message", "negative_timeout_error_message"),
+            (
+                "negative_timeout_error_message",
+                "negative_timeout_error_message",
+            ),
             ("subscribeMessage", "subscribemessage"),
             ("Connection-Init", "connection_init"),
             ("!!", ""),
