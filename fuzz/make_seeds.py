@@ -327,9 +327,10 @@ def encode_roundtrip():
 # byte 0: bits 0-2 handshake (0 RFC, 1 Chrome, 2 Firefox, 3 curl, 4 tungstenite, 5 node,
 # 6 autobahn, 7 none), bit 3 compression, bit 4 tiny limits, bit 5 pings to reader, bit 6
 # pongs delivered, bit 7 close after first; byte 1: bits 0-1 fragment size, bit 2 1-byte write
-# limit, bit 3 separate control, bit 4 threshold 0, bits 5-6 close timeout, bit 7 close().await.
-def srp(name, f0, f1, wire):
-    write("server_read_path", name, bytes([f0, f1]) + wire)
+# limit, bit 3 separate control, bit 4 threshold 0, bits 5-6 close timeout, bit 7 close().await;
+# byte 2: bits 0-1 duplex capacity (64 KiB, 1, 7, 300).
+def srp(name, f0, f1, wire, pipe=0):
+    write("server_read_path", name, bytes([f0, f1, pipe]) + wire)
 
 
 def server_read_path():
@@ -368,6 +369,10 @@ def server_read_path():
     srp("raw-huge-head", 0x07, 0x00, b"GET /" + b"a" * 4100 + b" HTTP/1.1\r\n")
     srp("close-bad-code", 0x00, 0x00, frame(8, cf(999), key=KEY))
     srp("data-after-close", 0x00, 0x00, close + hello)
+    srp("pipe-1-byte", 0x00, 0x00, hello + frame(9, b"ping", key=KEY) + close, pipe=1)
+    srp("pipe-7-chrome-deflate", 0x09, 0x11, frame(1, HELLO_1, rsv1=True, key=KEY)
+        + frame(2, bytes(range(200)), key=KEY) + close, pipe=2)
+    srp("pipe-300-raw-request", 0x07, 0x00, FIREFOX_REQUEST + hello + close, pipe=3)
 
 
 if __name__ == "__main__":

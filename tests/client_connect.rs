@@ -40,12 +40,22 @@ async fn url_with_unsupported_scheme_is_rejected() {
 }
 
 #[tokio::test]
-async fn wss_url_is_rejected_until_tls_is_supported() {
+async fn wss_to_a_plain_server_fails_with_a_tls_error() {
     within(async {
-        let err = Client::connect("wss://127.0.0.1:9090/echo")
+        let (listener, addr) = bind().await;
+        // A plain TCP server that answers the TLS hello with HTTP.
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            if let Ok((mut tcp, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            }
+        });
+        let err = Client::connect(format!("wss://{addr}/echo"))
             .await
             .unwrap_err();
-        assert!(invalid_url_reason(err).contains("wss:// is not supported yet"));
+        assert!(err.tls_kind().is_some(), "expected a TLS error, got {err}");
     })
     .await;
 }

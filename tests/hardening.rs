@@ -590,7 +590,7 @@ async fn a_panicking_upgrade_hook_answers_500() {
 // ---------------------------------------------------------------------------------------------
 // Graceful shutdown.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn graceful_stop_with_connections_mid_message() {
     bounded(async {
         let config = ListenerConfig::default().shutdown_timeout(Duration::from_secs(5));

@@ -12,6 +12,8 @@
 //!   write-buffer limit (every send waits for the driver), bit 3 separate control queue, bit 4
 //!   compress every message (threshold 0), bits 5-6 the close timeout (60 s, 1 ms, none,
 //!   0), bit 7 close with `close().await` instead of `start_close`;
+//! - byte 2: bits 0-1 the capacity of the duplex pipe (64 KiB, 1, 7 or 300 bytes: small ones
+//!   make the server read the handshake and the frames in pieces, and write in pieces);
 //! - the rest: bytes the client sends after the prefix; then the client closes its side
 //!   (write shutdown) and reads everything the server sends until EOF.
 //!
@@ -230,9 +232,10 @@ fn check_server_output(out: &[u8], outcome: &ServerOutcome) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [f0, f1, rest @ ..] = data else {
+    let [f0, f1, f2, rest @ ..] = data else {
         return;
     };
+    let pipe = [64 << 10, 1, 7, 300][usize::from(f2 & 3)];
     let flags = [*f0, *f1];
     let mut input = Vec::with_capacity(rest.len() + 512);
     if let Some(prefix) = HANDSHAKES.get(usize::from(f0 & 7)) {
@@ -247,7 +250,7 @@ fuzz_target!(|data: &[u8]| {
         .build()
         .expect("runtime");
     let (out, outcome) = runtime.block_on(async move {
-        let (client, server) = tokio::io::duplex(64 << 10);
+        let (client, server) = tokio::io::duplex(pipe);
         let (mut client_rd, mut client_wr) = tokio::io::split(client);
         let writer = async move {
             // Fails with a broken pipe once the server dropped its end: that is fine.
