@@ -107,7 +107,10 @@ async fn serve() {
         .expect("bind");
     listener.attach::<Echo>().expect("attach");
     println!("{}", listener.local_addr());
-    listener.run().await.expect("serve");
+    // Ctrl-C (which reaches this child too) stops it gracefully.
+    ws_framework::run_until_ctrl_c(&listener)
+        .await
+        .expect("serve");
 }
 
 fn rss_kib(pid: u32) -> u64 {

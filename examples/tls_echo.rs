@@ -145,5 +145,5 @@ async fn main() -> ws_framework::Result<()> {
         return Ok(());
     }
     let listener = serve(&addr, &dir).await?;
-    listener.run().await
+    ws_framework::run_until_ctrl_c(&listener).await
 }

@@ -318,6 +318,43 @@ async fn keepalive_closes_a_dead_peer_with_1011() {
     .await;
 }
 
+/// A connection the runtime itself closes (here: keepalive) is reported to the service, so a
+/// peer that vanished silently leaves a trace in `on_close`.
+#[tokio::test]
+async fn keepalive_timeout_is_reported_to_the_service() {
+    bounded(async {
+        let config = ListenerConfig::default().keepalive(keepalive(200, 400));
+        let (listener, addr, mut notes) = start(config).await;
+        let mut dead = RawPeer::connect(addr, "/probe?label=dead", None).await;
+        notes.expect("dead open").await;
+        let (_, close) = dead.read_to_close().await;
+        assert_eq!(
+            close.flatten().map(|f| f.code),
+            Some(CloseCode::INTERNAL_ERROR)
+        );
+        eventually("the connection count back to 0", || {
+            listener.connection_count() == 0
+        })
+        .await;
+        let note = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let seen = notes.seen().to_vec();
+                if let Some(n) = seen
+                    .iter()
+                    .find(|n| n.starts_with("dead close") || n.starts_with("dead error"))
+                {
+                    return n.clone();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the service never heard that its connection ended");
+        assert!(note.contains("1011") || note.contains("1006"), "{note}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn keepalive_keeps_a_live_peer() {
     bounded(async {
@@ -359,7 +396,8 @@ async fn keepalive_keeps_a_live_peer() {
 async fn keepalive_can_be_switched_off() {
     bounded(async {
         let (off, off_addr, _n1) = start(ListenerConfig::default().keepalive(None)).await;
-        let (_on, on_addr, _n2) = start(ListenerConfig::default().keepalive(keepalive(100, 300))).await;
+        let (_on, on_addr, _n2) =
+            start(ListenerConfig::default().keepalive(keepalive(100, 300))).await;
         let mut quiet = RawPeer::connect(off_addr, "/probe", None).await;
         let mut pinged = RawPeer::connect(on_addr, "/probe", None).await;
         // The clock for "long enough": the same dead peer under keepalive is pinged and closed.
@@ -468,9 +506,10 @@ impl Service for PingCounter {
 async fn client_keepalive_keeps_a_live_connection() {
     bounded(async {
         let (tx, mut notes) = Notes::channel();
-        let listener = Listener::bind_with("127.0.0.1:0", ListenerConfig::default().keepalive(None))
-            .await
-            .unwrap();
+        let listener =
+            Listener::bind_with("127.0.0.1:0", ListenerConfig::default().keepalive(None))
+                .await
+                .unwrap();
         listener.attach_with::<PingCounter>(ProbeState(tx)).unwrap();
         listener.start().unwrap();
         let client = Client::builder(format!("ws://{}/pings", listener.local_addr()))
@@ -508,10 +547,7 @@ async fn peer_vanishing_mid_message_ends_in_on_close_1006() {
                 drop(peer);
             }
             let note = notes.expect(&format!("{label} close")).await;
-            assert!(
-                note.starts_with(&format!("{label} close 1006")),
-                "{note}"
-            );
+            assert!(note.starts_with(&format!("{label} close 1006")), "{note}");
         }
         eventually("the connection count back to 0", || {
             listener.connection_count() == 0
@@ -547,7 +583,9 @@ async fn panicking_handlers_close_only_their_connection() {
         // A panic in on_open closes that connection with 1011 too.
         assert_eq!(on_open.close_code().await.0, 1011);
         // A panic in on_close (after the peer's close) ends only that connection.
-        on_close.send_close(Some(CloseFrame::new(1000, "bye"))).await;
+        on_close
+            .send_close(Some(CloseFrame::new(1000, "bye")))
+            .await;
         notes.expect("pc close 1000 bye").await;
         let _ = on_close.read_to_close().await;
         eventually("the panicked connections to end", || {
@@ -624,10 +662,7 @@ async fn graceful_stop_with_connections_mid_message() {
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0].len(), 8_000_000);
         assert!(messages[0].as_bytes().iter().all(|&x| x == 7));
-        assert_eq!(
-            close.flatten().map(|f| f.code),
-            Some(CloseCode::GOING_AWAY)
-        );
+        assert_eq!(close.flatten().map(|f| f.code), Some(CloseCode::GOING_AWAY));
         // The idle client's driver answers by itself.
         match idle.recv().await.unwrap() {
             Incoming::Close(Some(f)) => assert_eq!(f.code, CloseCode::GOING_AWAY),
@@ -635,10 +670,7 @@ async fn graceful_stop_with_connections_mid_message() {
         }
         // The silent sender is told 1001, never answers, and is cut at the deadline.
         let (_, close) = sender.read_to_close().await;
-        assert_eq!(
-            close.flatten().map(|f| f.code),
-            Some(CloseCode::GOING_AWAY)
-        );
+        assert_eq!(close.flatten().map(|f| f.code), Some(CloseCode::GOING_AWAY));
         stop.await.unwrap();
         // graceful_stop returns when done: nothing is left open.
         assert_eq!(listener.connection_count(), 0, "open after graceful_stop");
@@ -686,7 +718,9 @@ async fn no_task_or_connection_leaks_after_faults() {
                 .unwrap();
             // Refused upgrades: unknown path, panicking hook.
             assert!(RawPeer::try_connect(addr, "/nowhere", None).await.is_err());
-            assert!(RawPeer::try_connect(addr, "/probe?panic", None).await.is_err());
+            assert!(RawPeer::try_connect(addr, "/probe?panic", None)
+                .await
+                .is_err());
             // Reset right after the handshake, and reset / vanished mid-message.
             RawPeer::connect(addr, &label("a"), None).await.reset();
             let mut p = RawPeer::connect(addr, &label("b"), None).await;

@@ -27,10 +27,13 @@ const WAIT: u8 = 0;
 const CLOSE_1008: u8 = 1;
 const CLOSE_1013: u8 = 2;
 const CUT: u8 = 3;
+/// Answers pings itself (`on_ping`), counting them in `sent`.
+const PINGS: u8 = 4;
 
 /// On "flood N SIZE", writes N binary messages of SIZE bytes to the peer, each starting with
 /// its index as 8 decimal digits, counting how many went out and the largest outbound buffer
-/// seen. Notes "write error E" when a write fails and "done" at the end.
+/// seen. Notes "write error E" when a write fails and "done" at the end. In mode [`PINGS`] it
+/// also answers pings itself.
 struct Flood<const MODE: u8>;
 
 #[derive(Default)]
@@ -46,7 +49,11 @@ struct FloodState {
 
 impl<const MODE: u8> Service for Flood<MODE> {
     type State = FloodState;
-    const HANDLERS: Handlers = Handlers::NONE;
+    const HANDLERS: Handlers = if MODE == PINGS {
+        Handlers::NONE.with_ping()
+    } else {
+        Handlers::NONE
+    };
 
     fn config() -> ServiceConfig {
         let config = ServiceConfig::new("/flood").write_buffer_limit(WRITE_LIMIT);
@@ -70,10 +77,18 @@ impl<const MODE: u8> Service for Flood<MODE> {
     }
 
     async fn handle(&mut self, caller: &Caller, state: &Arc<FloodState>, event: Event) -> Reply {
-        let Event::Text(command) = event else {
-            return Reply::None;
+        let command = match event {
+            Event::Text(command) => command,
+            Event::Ping(payload) => {
+                state.counters.sent.fetch_add(1, Ordering::SeqCst);
+                return Reply::Pong(payload);
+            }
+            _ => return Reply::None,
         };
-        let mut words = command.split(' ').skip(1).map(|w| w.parse::<usize>().unwrap());
+        let mut words = command
+            .split(' ')
+            .skip(1)
+            .map(|w| w.parse::<usize>().unwrap());
         let (n, size) = (words.next().unwrap(), words.next().unwrap());
         let ws = caller.websocket();
         for i in 0..n {
@@ -157,11 +172,11 @@ async fn reader_that_never_reads_cannot_grow_server_memory() {
         assert!(max <= bound(4096), "buffered {max} bytes");
         // The writer waits because the buffer is full, and it stays within the bound.
         let caller = listener.hub().connections().pop().unwrap();
-        let buffered = caller.websocket().buffered_amount();
-        assert!(
-            (WRITE_LIMIT..=bound(4096)).contains(&buffered),
-            "buffered {buffered}"
-        );
+        let ws = caller.websocket().clone();
+        eventually("a full buffer", || ws.buffered_amount() >= WRITE_LIMIT).await;
+        let buffered = ws.buffered_amount();
+        assert!(buffered <= bound(4096), "buffered {buffered}");
+        assert!(counters.sent.load(Ordering::SeqCst) < 20_000);
         assert!(caller.is_open());
         // What was queued is intact and in order.
         for i in 0..100 {
@@ -205,12 +220,18 @@ async fn overflow_closes_with<const MODE: u8>(code: CloseCode) {
 
 #[tokio::test]
 async fn slow_peer_with_overflow_close_gets_1008() {
-    bounded(overflow_closes_with::<CLOSE_1008>(CloseCode::POLICY_VIOLATION)).await;
+    bounded(overflow_closes_with::<CLOSE_1008>(
+        CloseCode::POLICY_VIOLATION,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn slow_peer_with_overflow_close_gets_1013() {
-    bounded(overflow_closes_with::<CLOSE_1013>(CloseCode::TRY_AGAIN_LATER)).await;
+    bounded(overflow_closes_with::<CLOSE_1013>(
+        CloseCode::TRY_AGAIN_LATER,
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -260,6 +281,79 @@ async fn ten_thousand_queued_messages_reach_a_slow_peer_in_order() {
         let max = counters.max_buffered.load(Ordering::SeqCst);
         assert!(max <= bound(1024), "buffered {max} bytes");
         ws.close(None, None).await.unwrap();
+        eventually("the connection to end", || listener.connection_count() == 0).await;
+    })
+    .await;
+}
+
+/// 1,000 masked pings of 125 bytes.
+fn ping_batch() -> Vec<u8> {
+    let mut batch = Vec::new();
+    for _ in 0..1000 {
+        batch.extend_from_slice(&[0x89, 0x80 | 125, 0, 0, 0, 0]);
+        batch.extend_from_slice(&[b'p'; 125]);
+    }
+    batch
+}
+
+#[tokio::test]
+async fn a_peer_that_pings_but_never_reads_cannot_grow_server_memory() {
+    bounded(async {
+        let (listener, addr, _counters, mut notes) = start::<WAIT>().await;
+        let mut peer = RawPeer::connect(addr, "/flood", Some(4096)).await;
+        // 200,000 pings (25 MB of pongs owed) from a peer that reads nothing.
+        let batch = ping_batch();
+        for _ in 0..200 {
+            peer.write_raw(&batch).await;
+        }
+        // Handled after every ping was decoded.
+        peer.send(Message::text("flood 0 8")).await;
+        notes.expect("done").await;
+        let caller = listener.hub().connections().pop().unwrap();
+        let buffered = caller.websocket().buffered_amount();
+        assert!(buffered <= bound(125), "buffered {buffered} bytes of pongs");
+        // Once the peer reads, the pings it sent are answered (the latest at least).
+        peer.send_control(ws_framework::proto::OpCode::Ping, b"sync")
+            .await;
+        let mut pongs = 0;
+        loop {
+            match peer.next().await {
+                Some(ws_framework::proto::Event::Pong(p)) if &p[..] == b"sync" => break,
+                Some(ws_framework::proto::Event::Pong(_)) => pongs += 1,
+                other => panic!("expected pongs, got {other:?}"),
+            }
+        }
+        assert!(pongs <= 200_000);
+        assert!(caller.is_open());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_peer_that_pings_a_ping_handler_but_never_reads_cannot_grow_server_memory() {
+    bounded(async {
+        let (listener, addr, counters, _notes) = start::<PINGS>().await;
+        let peer = RawPeer::connect(addr, "/flood", Some(4096)).await;
+        // The service answers each ping itself; its pongs wait for room like any write, so
+        // the server stops reading this peer, and this writer blocks.
+        let mut tcp = peer.tcp;
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let batch = ping_batch();
+            for _ in 0..200 {
+                if tcp.write_all(&batch).await.is_err() {
+                    break;
+                }
+            }
+            tcp
+        });
+        let handled = until_stalled(&counters).await;
+        assert!(handled < 200_000, "the server never stopped reading");
+        let caller = listener.hub().connections().pop().unwrap();
+        let buffered = caller.websocket().buffered_amount();
+        assert!(buffered <= bound(125), "buffered {buffered} bytes of pongs");
+        assert!(!writer.is_finished(), "all pings were taken in");
+        writer.abort();
         eventually("the connection to end", || listener.connection_count() == 0).await;
     })
     .await;

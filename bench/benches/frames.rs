@@ -167,7 +167,21 @@ fn deflate(c: &mut Criterion) {
         ..DeflateParams::default()
     };
     for (name, params) in [("takeover", takeover), ("no_takeover", no_takeover)] {
-        for level in [1, DEFAULT_LEVEL, 6] {
+        for level in [1, 2, DEFAULT_LEVEL, 6] {
+            // What each level buys: the mean frame payload over the 64 messages, once.
+            let mut comp = params.compressor(Role::Server, level);
+            let total: usize = messages
+                .iter()
+                .map(|m| {
+                    let mut out = Vec::new();
+                    comp.compress(m, &mut out).expect("compresses");
+                    out.len()
+                })
+                .sum();
+            eprintln!(
+                "deflate_4KiB_json/{name}/level{level}: {} bytes per 4096-byte message",
+                total / messages.len()
+            );
             g.bench_function(format!("compress/{name}/level{level}"), |b| {
                 let mut comp = params.compressor(Role::Server, level);
                 let mut out = Vec::with_capacity(8192);

@@ -256,7 +256,13 @@ pub struct Notes {
 impl Notes {
     pub fn channel() -> (mpsc::UnboundedSender<String>, Self) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (tx, Self { rx, seen: Vec::new() })
+        (
+            tx,
+            Self {
+                rx,
+                seen: Vec::new(),
+            },
+        )
     }
 
     /// Waits (bounded) for a note that starts with `prefix` and returns it; notes skipped on

@@ -905,6 +905,8 @@ mod tests {
     }
 
     #[test]
+    // The probe needs exactly the borrows the macro writes: with fewer, another level is picked.
+    #[allow(clippy::needless_borrow)]
     fn return_values_become_replies() {
         let v = ();
         assert_eq!(

@@ -151,7 +151,11 @@ struct State {
     control: VecDeque<Incoming>,
     control_reader: Option<Waker>,
     pong_seen: bool,
+    /// The payload of the latest ping not answered yet because the outbound buffer was full.
+    pending_pong: Option<Bytes>,
     aborted: bool,
+    /// The runtime itself ended the connection (keepalive timeout, full outbound buffer).
+    runtime_close: bool,
     write_timeout: Option<Duration>,
     overflow_close: Option<CloseCode>,
 }
@@ -315,7 +319,9 @@ impl WebSocket {
             control: VecDeque::new(),
             control_reader: None,
             pong_seen: false,
+            pending_pong: None,
             aborted: false,
+            runtime_close: false,
             write_timeout: config.write_timeout,
             overflow_close: config.overflow_close,
         };
@@ -472,13 +478,15 @@ impl WebSocket {
         self.wait_for_room("text data").await
     }
 
-    /// Sends a ping; the payload must be at most 125 bytes.
+    /// Sends a ping; the payload must be at most 125 bytes. Waits, like [`WebSocket::send`],
+    /// while the outbound buffer is over its limit.
     pub async fn ping(&self, payload: impl Into<Bytes>) -> Result<()> {
         self.send_control(OpCode::Ping, payload.into(), "ping")
             .await
     }
 
-    /// Sends a pong; the payload must be at most 125 bytes.
+    /// Sends a pong; the payload must be at most 125 bytes. Waits, like [`WebSocket::send`],
+    /// while the outbound buffer is over its limit.
     pub async fn pong(&self, payload: impl Into<Bytes>) -> Result<()> {
         self.send_control(OpCode::Pong, payload.into(), "pong")
             .await
@@ -496,6 +504,9 @@ impl WebSocket {
                 payload.len()
             )));
         }
+        // Bounded like data: a peer that pings a service answering pings itself, and never
+        // reads, must not grow the buffer either.
+        self.wait_for_room_bounded(attempted).await?;
         let mut state = self.shared.lock();
         Self::check_open(&state, attempted)?;
         let was_empty = state.wbuf.is_empty();
@@ -579,6 +590,12 @@ impl WebSocket {
         .await
     }
 
+    /// Whether the runtime itself ended the connection: a keepalive timeout (1011) or an
+    /// outbound buffer that stayed full (the overflow close code).
+    pub fn closed_by_runtime(&self) -> bool {
+        self.shared.lock().runtime_close
+    }
+
     /// The close code and reason the connection ended with, once it ended.
     pub fn close_status(&self) -> Option<(CloseCode, String)> {
         let state = self.shared.lock();
@@ -615,6 +632,7 @@ impl WebSocket {
                         state.queue_close(Some(&CloseFrame::new(code, "outbound buffer full")));
                     }
                     state.end_with(code, "outbound buffer full");
+                    state.runtime_close = true;
                     state.phase = Phase::Done;
                     state.wake_driver();
                     state.wake_all_readers();
@@ -687,8 +705,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     return;
                 }
                 if state.auto_pong {
-                    let State { encoder, wbuf, .. } = state;
-                    encoder.encode_control(OpCode::Pong, &payload, wbuf);
+                    if state.wbuf.len() >= state.write_limit {
+                        // A peer that pings but never reads must not grow the buffer: answer
+                        // only its latest ping, once there is room (RFC 6455 section 5.5.3).
+                        state.pending_pong = Some(payload);
+                    } else {
+                        state.pending_pong = None;
+                        let State { encoder, wbuf, .. } = state;
+                        encoder.encode_control(OpCode::Pong, &payload, wbuf);
+                    }
                 } else {
                     state.push_control(Incoming::Ping(payload));
                 }
@@ -863,6 +888,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             Poll::Ready(Ok(written)) => {
                 state.wbuf.advance(written);
                 if state.wbuf.len() < state.write_limit {
+                    if let Some(payload) = state.pending_pong.take() {
+                        if !state.close_sent {
+                            let State { encoder, wbuf, .. } = &mut *state;
+                            encoder.encode_control(OpCode::Pong, &payload, wbuf);
+                        }
+                    }
                     state.wake_writers();
                 }
                 Step::Progress
@@ -984,6 +1015,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 state.queue_close(Some(&CloseFrame::new(CloseCode::INTERNAL_ERROR, reason)));
             }
             state.end_with(CloseCode::INTERNAL_ERROR, reason);
+            state.runtime_close = true;
             state.phase = Phase::Done;
             state.wake_all_readers();
             state.wake_writers();

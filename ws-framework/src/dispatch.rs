@@ -7,6 +7,7 @@
 use crate::caller::Caller;
 use crate::conn::{Incoming, WebSocket};
 use crate::error::{Error, Result};
+use crate::proto::close::MAX_REASON_LEN;
 use crate::proto::{CloseCode, CloseFrame, Message};
 use crate::service::{Event, Reply, Service};
 use std::future::Future;
@@ -49,14 +50,23 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Closes with 1003 after a binding failure: Ballerina cuts a message over 100 characters to
-/// 80 plus "...", and the whole reason must fit a close frame.
+/// 80 plus "...", and the whole reason must fit a close frame (123 bytes): a reason still
+/// longer (multi-byte characters) is cut at a character boundary, keeping the "...".
 pub(crate) fn binding_failure_reason(message: &str) -> String {
     let message = if message.chars().count() > 100 {
         format!("{}...", message.chars().take(80).collect::<String>())
     } else {
         message.to_owned()
     };
-    format!("data binding failed: {message}")
+    let reason = format!("data binding failed: {message}");
+    if reason.len() <= MAX_REASON_LEN {
+        return reason;
+    }
+    let mut end = MAX_REASON_LEN - 3;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &reason[..end])
 }
 
 pub(crate) struct Connection<S: Service> {
@@ -120,7 +130,8 @@ impl<S: Service> Connection<S> {
             // The connection ended without a close frame from the peer (or after ours): tell
             // the service once how it ended.
             if let Some((code, reason)) = self.ws.close_status() {
-                if code == CloseCode::ABNORMAL {
+                // A vanished peer (1006), or one the runtime gave up on (keepalive, overflow).
+                if code == CloseCode::ABNORMAL || self.ws.closed_by_runtime() {
                     let _ = self.dispatch(Event::Close { code, reason }).await;
                 }
             }
@@ -259,4 +270,28 @@ async fn run_stream(
 
 pub(crate) fn log_error(message: &str) {
     eprintln!("ws-framework: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_failure_reasons_fit_a_close_frame() {
+        assert_eq!(
+            binding_failure_reason("missing field `y`"),
+            "data binding failed: missing field `y`"
+        );
+        let ascii = binding_failure_reason(&"a".repeat(150));
+        assert_eq!(ascii, format!("data binding failed: {}...", "a".repeat(80)));
+        for long in ["é".repeat(150), "é".repeat(60), "€".repeat(99)] {
+            let reason = binding_failure_reason(&long);
+            assert!(reason.len() <= MAX_REASON_LEN, "{} bytes", reason.len());
+            assert!(
+                reason.starts_with("data binding failed: é")
+                    || reason.starts_with("data binding failed: €")
+            );
+            assert!(reason.ends_with("..."), "{reason}");
+        }
+    }
 }

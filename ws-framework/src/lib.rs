@@ -52,8 +52,8 @@ pub use error::{Closure, Error, Result, TlsErrorKind};
 pub use hub::{Delivery, Hub, Overflow};
 pub use listener::{HttpRequest, Listener, ListenerConfig};
 pub use proto::close::{
-    GOING_AWAY, INTERNAL_SERVER_ERROR, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NORMAL_CLOSURE, POLICY_VIOLATION,
-    PROTOCOL_ERROR, UNSUPPORTED_DATA,
+    GOING_AWAY, INTERNAL_SERVER_ERROR, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NORMAL_CLOSURE,
+    POLICY_VIOLATION, PROTOCOL_ERROR, UNSUPPORTED_DATA,
 };
 pub use proto::{CloseCode, CloseFrame, Message, Utf8Bytes};
 pub use serve::{block_on, run_until_ctrl_c, serve};

@@ -342,20 +342,27 @@ impl Listener {
                 "server shutting down",
             )));
         }
-        let deadline = tokio::time::Instant::now() + self.inner.config.shutdown_timeout;
-        while self.inner.active.load(Ordering::SeqCst) > 0 {
-            let idle = self.inner.idle.notified();
-            if self.inner.active.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, idle).await.is_err() {
-                break;
-            }
-        }
+        self.wait_until_idle(self.inner.config.shutdown_timeout)
+            .await;
         for caller in self.inner.hub.connections() {
             caller.websocket().abort();
         }
+        // The cut connections end at once; give their tasks a moment to finish.
+        self.wait_until_idle(Duration::from_secs(1)).await;
         self.inner.stopped.notify_waiters();
+    }
+
+    /// Waits until no connection task is left, at most `limit`.
+    async fn wait_until_idle(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.inner.active.load(Ordering::SeqCst) > 0 {
+            let idle = self.inner.idle.notified();
+            if self.inner.active.load(Ordering::SeqCst) == 0
+                || tokio::time::timeout_at(deadline, idle).await.is_err()
+            {
+                break;
+            }
+        }
     }
 
     /// Stops accepting and ends every open connection at once, without closing handshakes.

@@ -128,7 +128,8 @@ impl Handlers {
 pub struct ServiceConfig {
     /// The path template, e.g. `/chat/{room}`.
     pub path: &'static str,
-    /// Sub-protocols the service speaks, in preference order (default none).
+    /// Sub-protocols the service speaks (default none); the first one the client offers, in
+    /// the client's order, is selected.
     pub protocols: Vec<String>,
     /// Dispatch `on_idle_timeout` after this long without a frame (default off).
     pub idle_timeout: Option<Duration>,
@@ -205,7 +206,9 @@ impl ServiceConfig {
         self
     }
 
-    /// Sub-protocols, in the server's preference order.
+    /// Sub-protocols the service speaks. The handshake selects the first protocol the client
+    /// offers that is in this list (the client's order wins, as in Ballerina); with no match,
+    /// the connection opens without a sub-protocol.
     pub fn protocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
         self.protocols = protocols.into_iter().map(Into::into).collect();
         self

@@ -39,18 +39,28 @@ mod service;
 /// ```text
 /// #[ws_service("/path/{param}", key = value, ...)]
 ///   state            = Type                    shared state, default `()`
-///   protocols        = ["a", "b"]              sub-protocols, in preference order
+///   protocols        = ["a", "b"]              sub-protocols spoken; the client's first match wins
 ///   idle_timeout     = 30 | 0.5 | "500ms"      seconds or a string with ms/s/m/h; 0 = off
 ///   max_frame_size   = expr                    bytes (default 65536)
 ///   max_message_size = expr                    bytes (default 16 MiB)
 ///   close_timeout    = 60 | "5s" | "forever"   default 60 s
 ///   compression      = expr                    bool, default true
 ///   dispatcher_key   = "event"                 JSON field selecting `#[on_dispatch]` handlers
+///   origins          = ["https://a.example", "*.b.example"]
+///                                              allowed `Origin`s (403 otherwise), default any
+///   require_origin   = expr                    bool: refuse requests without `Origin` (403)
+///   auth             = expr                    a `ws_framework::Auth` (401/403 before the hook)
+///   write_buffer_limit = expr                  bytes queued per connection (default 1 MiB)
+///   write_timeout    = 5 | "500ms"             how long a write waits for room; default forever
+///   overflow_close   = 1008 | 1013 | expr      close a reader that stayed full past the timeout
 ///   crate            = path                    ws-framework's path, default `::ws_framework`
 /// ```
 ///
 /// The path is checked at compile time by the parser the router uses
 /// (`ws_framework::path_template`): `/`, `/chat`, `/chat/{room}`, `/files/*`.
+/// Origin patterns are checked at compile time as well: `https://app.example.com` (exact),
+/// `*.example.com` (sub-domains), `app.example.com` (any scheme and port), `null` or `*`; see
+/// `ws_framework::origin`. The `auth` expression is evaluated when the service is attached.
 ///
 /// # Markers
 ///

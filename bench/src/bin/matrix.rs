@@ -24,7 +24,8 @@ use ws_bench::sys;
 
 const USAGE: &str = "usage: matrix [--reps 3] [--duration 5] [--warmup 1] \
     [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...] [--idle-connections 10000] \
-    [--server-core 0] [--load-core 1] [--no-pin] [--quick] [--out DIR] [--bin-dir DIR] [--list]";
+    [--server-core 0] [--load-core 1] [--no-pin] [--quick] [--out DIR] [--bin-dir DIR] [--list] \
+    [--from target/bench/matrix-TIME.jsonl (print the tables of a saved run again)]";
 
 /// The baseline every ratio is taken against.
 const BASELINE: &str = "tungstenite";
@@ -103,7 +104,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
         },
         Scenario {
             id: "handshake",
-            title: "handshakes (16 concurrent openers)",
+            title: "16 concurrent openers",
             table: Table::Handshake,
             load_args: a("--mode handshake --connections 16"),
             only: None,
@@ -166,6 +167,7 @@ fn main() {
     let out_dir: PathBuf = args
         .opt("out")
         .unwrap_or_else(|| PathBuf::from("target/bench"));
+    let from: Option<PathBuf> = args.opt("from");
     args.finish(USAGE);
     if !(0.1..=600.0).contains(&options.duration) || !(0.0..=60.0).contains(&options.warmup) {
         fail("--duration must be in [0.1, 600] and --warmup in [0, 60]");
@@ -188,6 +190,10 @@ fn main() {
         .collect();
     if chosen.is_empty() {
         fail("no scenario selected (see --list)");
+    }
+    if let Some(path) = from {
+        rerender(&path, chosen, &options.impls);
+        return;
     }
     for exe in ["server", "load"] {
         if !options.bin_dir.join(exe).exists() {
@@ -217,6 +223,15 @@ fn main() {
     let mut log = std::fs::File::create(&log_path).ok();
 
     let load_before = sys::loadavg();
+    let machine = sys::machine();
+    if let Some(f) = log.as_mut() {
+        let meta = serde_json::json!({
+            "meta": "start", "machine": machine, "loadavg": load_before,
+            "reps": options.reps, "duration": options.duration, "warmup": options.warmup,
+            "server_core": options.server_core, "load_core": options.load_core,
+        });
+        let _ = writeln!(f, "{meta}");
+    }
     let started = Instant::now();
     let mut results: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -263,19 +278,23 @@ fn main() {
         }
     }
     let load_after = sys::loadavg();
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(f) = log.as_mut() {
+        let meta = serde_json::json!({ "meta": "end", "loadavg": load_after, "seconds": seconds });
+        let _ = writeln!(f, "{meta}");
+    }
 
     let mut out = String::new();
-    out.push_str(&format!(
-        "Machine: {}. Load average before: `{load_before}`, after: `{load_after}`. \
-         {} repetitions of {} s (+{} s warmup), medians; {:.0} s in all. Server pinned to core {}, \
-         load generator to core {}, both single-threaded.\n\n",
-        sys::machine(),
+    out.push_str(&header(
+        &machine,
+        &load_before,
+        &load_after,
         options.reps,
         options.duration,
         options.warmup,
-        started.elapsed().as_secs_f64(),
-        options.server_core.map_or("-".into(), |c| c.to_string()),
-        options.load_core.map_or("-".into(), |c| c.to_string()),
+        seconds,
+        options.server_core,
+        options.load_core,
     ));
     render(&mut out, &chosen, &options.impls, &results);
     if !failures.is_empty() {
@@ -289,6 +308,91 @@ fn main() {
     if !failures.is_empty() {
         std::process::exit(1);
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn header(
+    machine: &str,
+    load_before: &str,
+    load_after: &str,
+    reps: usize,
+    duration: f64,
+    warmup: f64,
+    seconds: f64,
+    server_core: Option<usize>,
+    load_core: Option<usize>,
+) -> String {
+    format!(
+        "Machine: {machine}. Load average (/proc/loadavg) before: `{load_before}`, after: \
+         `{load_after}`. {reps} repetitions of {duration} s (+{warmup} s warmup) per server and \
+         scenario, server order rotated between repetitions; figures are medians, ratios are \
+         medians of the ratios within each repetition (min–max in brackets); {seconds:.0} s in \
+         all. Server pinned to core {}, load generator to core {}, both single-threaded.\n\n",
+        server_core.map_or("-".into(), |c| c.to_string()),
+        load_core.map_or("-".into(), |c| c.to_string()),
+    )
+}
+
+/// Prints the tables again from a saved `matrix-*.jsonl`.
+fn rerender(path: &Path, chosen: Vec<Scenario>, impls: &[String]) {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
+    let mut start = Value::Null;
+    let mut end = Value::Null;
+    let mut rows: Vec<Value> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
+        match v["meta"].as_str() {
+            Some("start") => start = v,
+            Some("end") => end = v,
+            _ => rows.push(v),
+        }
+    }
+    rows.sort_by_key(|r| r["rep"].as_u64().unwrap_or(0));
+    let mut results: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    let mut all_impls: Vec<String> = impls.to_vec();
+    let mut failures = 0;
+    for r in rows {
+        let (Some(s), Some(i)) = (r["scenario"].as_str(), r["impl"].as_str()) else {
+            continue;
+        };
+        if !all_impls.iter().any(|x| x == i) {
+            all_impls.push(i.to_owned());
+        }
+        if r["errors"].as_u64() != Some(0) {
+            failures += 1;
+        }
+        results
+            .entry((s.to_owned(), i.to_owned()))
+            .or_default()
+            .push(r);
+    }
+    let chosen: Vec<Scenario> = chosen
+        .into_iter()
+        .filter(|s| results.keys().any(|(id, _)| id == s.id))
+        .collect();
+    let reps = results.values().map(Vec::len).max().unwrap_or(0);
+    let s = |v: &Value| v.as_str().unwrap_or("?").to_owned();
+    let mut out = header(
+        &s(&start["machine"]),
+        &s(&start["loadavg"]),
+        &s(&end["loadavg"]),
+        start["reps"].as_u64().map_or(reps, |r| r as usize),
+        start["duration"].as_f64().unwrap_or(f64::NAN),
+        start["warmup"].as_f64().unwrap_or(f64::NAN),
+        end["seconds"].as_f64().unwrap_or(f64::NAN),
+        start["server_core"].as_u64().map(|c| c as usize),
+        start["load_core"].as_u64().map(|c| c as usize),
+    );
+    render(&mut out, &chosen, &all_impls, &results);
+    if failures > 0 {
+        out.push_str(&format!(
+            "\n**{failures} runs with errors** (see the file).\n"
+        ));
+    }
+    out.push_str(&format!("\nRaw results: `{}`\n", path.display()));
+    println!("{out}");
 }
 
 fn impls_for(s: &Scenario, impls: &[String]) -> Vec<String> {
@@ -477,10 +581,35 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn ratio(x: Option<f64>, base: Option<f64>) -> String {
-    match (x, base) {
-        (Some(x), Some(b)) if b > 0.0 => format!("{:.2}x", x / b),
-        _ => "-".into(),
+/// The ratio `num / den` of `key` taken within each repetition (the two runs were close in
+/// time, so drift of a shared machine cancels), as "median (min–max)"; `num_is_base` flips
+/// which side the baseline is on (for "lower is better" figures).
+fn paired(x: &[Value], base: &[Value], key: &str, lower_is_better: bool) -> String {
+    let ok = |r: &Value| r["errors"].as_u64() == Some(0);
+    let mut v: Vec<f64> = x
+        .iter()
+        .zip(base)
+        .filter(|(a, b)| ok(a) && ok(b))
+        .filter_map(|(a, b)| {
+            let (a, b) = (a[key].as_f64()?, b[key].as_f64()?);
+            let (n, d) = if lower_is_better { (b, a) } else { (a, b) };
+            (d > 0.0).then(|| n / d)
+        })
+        .collect();
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let med = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    if n == 1 {
+        format!("{med:.2}x")
+    } else {
+        format!("{med:.2}x ({:.2}–{:.2})", v[0], v[n - 1])
     }
 }
 
@@ -503,7 +632,6 @@ fn render(
             for i in impls {
                 let Some(r) = get(s, i) else { continue };
                 let m = |k: &str| median(r, k);
-                let b = |k: &str| base.and_then(|b| median(b, k));
                 out.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                     s.title,
@@ -516,8 +644,8 @@ fn render(
                     fmt(m("server_cpu_us_per_msg"), 2),
                     m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                     m("load_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
-                    ratio(m("msgs_per_s"), b("msgs_per_s")),
-                    ratio(b("server_cpu_us_per_msg"), m("server_cpu_us_per_msg")),
+                    base.map_or("-".into(), |b| paired(r, b, "msgs_per_s", false)),
+                    base.map_or("-".into(), |b| paired(r, b, "server_cpu_us_per_msg", true)),
                 ));
             }
         }
@@ -549,13 +677,12 @@ fn render(
                     ));
                 }
                 if let Some(p) = p {
-                    let (mz, mp) = (|k: &str| median(z, k), |k: &str| median(p, k));
                     out.push_str(&format!(
                         "| {i} | on ÷ off | {} | {} | {} | {} | |\n",
-                        ratio(mz("msgs_per_s"), mp("msgs_per_s")),
-                        ratio(mz("wire_tx_per_msg"), mp("wire_tx_per_msg")),
-                        ratio(mz("wire_rx_per_msg"), mp("wire_rx_per_msg")),
-                        ratio(mz("server_cpu_us_per_msg"), mp("server_cpu_us_per_msg")),
+                        paired(z, p, "msgs_per_s", false),
+                        paired(z, p, "wire_tx_per_msg", false),
+                        paired(z, p, "wire_rx_per_msg", false),
+                        paired(z, p, "server_cpu_us_per_msg", false),
                     ));
                 }
             }
@@ -573,7 +700,6 @@ fn render(
         for i in impls {
             let Some(r) = get(s, i) else { continue };
             let m = |k: &str| median(r, k);
-            let b = |k: &str| base.and_then(|b| median(b, k));
             out.push_str(&format!(
                 "| {i} | {} | {} | {} | {} | {} | {} | {} |\n",
                 fmt(m("handshakes_per_s"), 0),
@@ -581,8 +707,8 @@ fn render(
                 fmt(m("p99_us"), 1),
                 fmt(m("server_cpu_us_per_msg"), 1),
                 m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
-                ratio(m("handshakes_per_s"), b("handshakes_per_s")),
-                ratio(b("server_cpu_us_per_msg"), m("server_cpu_us_per_msg")),
+                base.map_or("-".into(), |b| paired(r, b, "handshakes_per_s", false)),
+                base.map_or("-".into(), |b| paired(r, b, "server_cpu_us_per_msg", true)),
             ));
         }
         out.push('\n');
@@ -607,10 +733,7 @@ fn render(
                 fmt(m("server_kib_per_conn"), 2),
                 fmt(m("server_rss_before_kib"), 0),
                 fmt(m("server_rss_after_kib"), 0),
-                ratio(
-                    base.and_then(|b| median(b, "server_kib_per_conn")),
-                    m("server_kib_per_conn")
-                ),
+                base.map_or("-".into(), |b| paired(r, b, "server_kib_per_conn", true)),
             ));
         }
         out.push('\n');

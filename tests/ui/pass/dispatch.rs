@@ -1,5 +1,6 @@
-//! Draft of examples/dispatch.rs (Ballerina section 4, example 6): custom dispatch on `event`,
-//! by explicit value and by name, per-handler error handlers, close frames from `on_message`.
+//! Custom dispatch on `event` (Ballerina section 4, example 6; the runnable version is
+//! examples/dispatch.rs): by explicit value and by name, per-handler error handlers, close
+//! frames from `on_message`.
 
 use serde::{Deserialize, Serialize};
 use ws_framework::{

@@ -20,6 +20,12 @@ pub const KEYS: &[&str] = &[
     "close_timeout",
     "compression",
     "dispatcher_key",
+    "origins",
+    "require_origin",
+    "auth",
+    "write_buffer_limit",
+    "write_timeout",
+    "overflow_close",
     "crate",
 ];
 
@@ -37,6 +43,18 @@ pub struct ServiceArgs {
     pub close_timeout: Option<Timeout>,
     pub compression: Option<Expr>,
     pub dispatcher_key: Option<LitStr>,
+    pub origins: Option<Vec<LitStr>>,
+    pub require_origin: Option<Expr>,
+    pub auth: Option<Expr>,
+    pub write_buffer_limit: Option<Expr>,
+    pub write_timeout: Option<Timeout>,
+    pub overflow_close: Option<OverflowClose>,
+}
+
+/// `overflow_close = 1013`: a checked literal, or an expression converting into a `CloseCode`.
+pub enum OverflowClose {
+    Code(u16),
+    Expr(Expr),
 }
 
 /// A timeout given as a literal: seconds (`30`, `0.5`) or a string with a unit (`"500ms"`).
@@ -111,8 +129,25 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
                     out.krate = Some(syn::parse::Parser::parse2(Path::parse_mod_style, value)?)
                 }
                 "protocols" => out.protocols = Some(protocols(value, errors)?),
-                "idle_timeout" => out.idle_timeout = timeout(value, false, errors),
-                "close_timeout" => out.close_timeout = timeout(value, true, errors),
+                "idle_timeout" => out.idle_timeout = timeout(value, "idle_timeout", errors),
+                "close_timeout" => out.close_timeout = timeout(value, "close_timeout", errors),
+                "write_timeout" => out.write_timeout = write_timeout(value, errors),
+                "origins" => out.origins = Some(origins(value, errors)?),
+                "require_origin" => out.require_origin = Some(syn::parse2(value)?),
+                "auth" => out.auth = Some(syn::parse2(value)?),
+                "write_buffer_limit" => {
+                    let expr: Expr = syn::parse2(value)?;
+                    if let Expr::Lit(ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) = &expr
+                    {
+                        if int.base10_parse::<u64>().ok() == Some(0) {
+                            errors.spanned(int, "`write_buffer_limit` is a number of bytes and must be at least 1 (the default is 1 MiB, `1 << 20`)");
+                        }
+                    }
+                    out.write_buffer_limit = Some(expr);
+                }
+                "overflow_close" => out.overflow_close = overflow_close(value, errors)?,
                 "max_frame_size" => out.max_frame_size = Some(syn::parse2(value)?),
                 "max_message_size" => out.max_message_size = Some(syn::parse2(value)?),
                 "compression" => out.compression = Some(syn::parse2(value)?),
@@ -139,6 +174,8 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
                 "crate" => {
                     "`crate` is the path of ws-framework, as in `crate = ::my_ws`".to_owned()
                 }
+                "auth" => "`auth` is a `ws_framework::Auth` expression, as in `auth = Auth::providers([..])` or `auth = my_auth()`".to_owned(),
+                "require_origin" => "`require_origin` is a `bool`, as in `require_origin = true`".to_owned(),
                 _ => e.to_string(),
             };
             errors.push(syn::Error::new_spanned(value_tokens, message));
@@ -215,7 +252,137 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-fn timeout(value: TokenStream, close: bool, errors: &mut Errors) -> Option<Timeout> {
+fn origins(value: TokenStream, errors: &mut Errors) -> syn::Result<Vec<LitStr>> {
+    let expected = "`origins` is a list of string literals, as in `origins = [\"https://app.example.com\", \"*.example.org\"]`";
+    let lits: Vec<LitStr> = match syn::parse2::<Expr>(value.clone()) {
+        Ok(Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => vec![lit],
+        Ok(Expr::Array(array)) => array
+            .elems
+            .into_iter()
+            .map(|e| match e {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => Ok(lit),
+                other => Err(syn::Error::new(other.span(), expected)),
+            })
+            .collect::<syn::Result<_>>()?,
+        _ => return Err(syn::Error::new_spanned(value, expected)),
+    };
+    if lits.is_empty() {
+        errors.spanned(value, "an empty `origins` list would allow every origin, as no list does: leave `origins` out, or list the allowed origins");
+    }
+    let mut seen = Vec::new();
+    for lit in &lits {
+        let pattern = lit.value();
+        if let Err(e) = check_origin_pattern(&pattern) {
+            errors.spanned(lit, e);
+        } else if seen.contains(&pattern) {
+            errors.spanned(lit, format!("origin `{pattern}` is listed twice"));
+        }
+        seen.push(pattern);
+    }
+    Ok(lits)
+}
+
+/// The mistakes `ws_framework::origin` refuses when the service is attached, caught at compile
+/// time: `*` (any origin), `null`, or `[scheme://][*.]host[:port]`.
+fn check_origin_pattern(pattern: &str) -> Result<(), String> {
+    let p = pattern.trim();
+    if p.is_empty() {
+        return Err("an origin pattern cannot be empty; write `https://app.example.com`, `*.example.com` or `*`".to_owned());
+    }
+    if p == "*" || p.eq_ignore_ascii_case("null") {
+        return Ok(());
+    }
+    let authority = match p.split_once("://") {
+        Some(("", _)) => return Err(format!("origin pattern `{pattern}`: empty scheme")),
+        Some((scheme, rest)) => {
+            if !scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            {
+                return Err(format!(
+                    "origin pattern `{pattern}`: `{scheme}` is not a scheme"
+                ));
+            }
+            rest
+        }
+        None => p,
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    let authority = authority.strip_prefix("*.").unwrap_or(authority);
+    if authority.contains('*') {
+        return Err(format!(
+            "origin pattern `{pattern}`: `*` may only stand for sub-domains, as in `*.example.com`"
+        ));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((host, "")) => (host, None),
+            Some((host, after)) => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => {
+                    return Err(format!(
+                        "origin pattern `{pattern}`: unexpected `{after}` after the host"
+                    ))
+                }
+            },
+            None => return Err(format!("origin pattern `{pattern}`: unclosed `[`")),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return Err(format!("origin pattern `{pattern}`: `{authority}` is not a host (an origin has no path, query or user)"));
+    }
+    if let Some(port) = port {
+        if port.parse::<u16>().is_err() {
+            return Err(format!(
+                "origin pattern `{pattern}`: `{port}` is not a port number"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `write_timeout`: like the other timeouts, but zero would fail every write that must wait.
+fn write_timeout(value: TokenStream, errors: &mut Errors) -> Option<Timeout> {
+    let span_tokens = value.clone();
+    match timeout(value, "write_timeout", errors)? {
+        Timeout::Millis(0) => {
+            errors.spanned(span_tokens, "a write timeout of 0 would fail every write that has to wait for room; leave `write_timeout` out to wait without limit");
+            None
+        }
+        t => Some(t),
+    }
+}
+
+/// `overflow_close`: 1008 (policy violation) or 1013 (try again later) as a literal, or an
+/// expression converting into a `CloseCode`.
+fn overflow_close(value: TokenStream, errors: &mut Errors) -> syn::Result<Option<OverflowClose>> {
+    let expr: Expr = syn::parse2(value)?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = &expr
+    else {
+        return Ok(Some(OverflowClose::Expr(expr)));
+    };
+    match int.base10_parse::<u16>() {
+        Ok(code @ (1008 | 1013)) => Ok(Some(OverflowClose::Code(code))),
+        _ => {
+            errors.spanned(int, "`overflow_close` is the close code for a peer that stopped reading: 1008 (policy violation) or 1013 (try again later)");
+            Ok(None)
+        }
+    }
+}
+
+/// `key` is `idle_timeout`, `close_timeout` (which also takes `"forever"`) or `write_timeout`.
+fn timeout(value: TokenStream, key: &str, errors: &mut Errors) -> Option<Timeout> {
+    let close = key == "close_timeout";
     let forever = if close { ", or `\"forever\"`" } else { "" };
     let expected = format!("expected a number of seconds (`30`, `0.5`) or a string with a unit (`\"500ms\"`, `\"30s\"`, `\"2m\"`){forever}");
     let expr = match syn::parse2::<Expr>(value.clone()) {
@@ -228,10 +395,10 @@ fn timeout(value: TokenStream, close: bool, errors: &mut Errors) -> Option<Timeo
     let lit = match &expr {
         Expr::Lit(ExprLit { lit, .. }) => lit,
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => {
-            let hint = if close {
-                "; write `close_timeout = \"forever\"` to wait without limit"
-            } else {
-                "; `0` turns it off"
+            let hint = match key {
+                "close_timeout" => "; write `close_timeout = \"forever\"` to wait without limit",
+                "write_timeout" => "; leave `write_timeout` out to wait without limit",
+                _ => "; `0` turns it off",
             };
             errors.spanned(&expr, format!("a timeout cannot be negative{hint}"));
             return None;
@@ -287,12 +454,20 @@ fn suggest(name: &str) -> Option<&'static str> {
     KEYS.iter()
         .copied()
         .map(|k| (distance(&normal, &k.replace('_', "")), k))
-        .filter(|(d, _)| *d <= 3)
+        // Short keys (`auth`, `state`) only match near misses: `path` is not a typo of `auth`.
+        .filter(|(d, k)| *d <= (k.len() / 3).clamp(1, 3))
         .min()
         .map(|(_, k)| k)
         .or(match normal.as_str() {
             "subprotocols" => Some("protocols"),
             "connectionclosuretimeout" => Some("close_timeout"),
+            "allowedorigins" | "alloworigins" | "origin" | "alloworigin" => Some("origins"),
+            "requireorigins" | "originrequired" => Some("require_origin"),
+            "authentication" | "authconfig" | "authconfigs" => Some("auth"),
+            "writebuffer" | "writebuffersize" | "maxwritebuffer" | "writelimit" => {
+                Some("write_buffer_limit")
+            }
+            "overflowclosecode" | "overflow" | "overflowcode" => Some("overflow_close"),
             _ => None,
         })
 }
@@ -342,6 +517,18 @@ mod tests {
             close_timeout = "forever",
             compression = false,
             dispatcher_key = "event",
+            origins = [
+                "https://a.example",
+                "*.b.example",
+                "http://[::1]:3000",
+                "null",
+                "*"
+            ],
+            require_origin = true,
+            auth = my_auth(),
+            write_buffer_limit = 64 << 10,
+            write_timeout = "5s",
+            overflow_close = 1013,
             crate = ::my_ws,
         ));
         assert_eq!(
@@ -352,6 +539,14 @@ mod tests {
         assert_eq!(args.idle_timeout, Some(Timeout::Millis(30_000)));
         assert_eq!(args.close_timeout, Some(Timeout::Forever));
         assert_eq!(args.dispatcher_key.unwrap().value(), "event");
+        assert_eq!(args.origins.unwrap().len(), 5);
+        assert!(args.require_origin.is_some() && args.auth.is_some());
+        assert!(args.write_buffer_limit.is_some());
+        assert_eq!(args.write_timeout, Some(Timeout::Millis(5_000)));
+        assert!(matches!(
+            args.overflow_close,
+            Some(OverflowClose::Code(1013))
+        ));
         assert_eq!(
             args.krate.unwrap().to_token_stream().to_string(),
             ":: my_ws"
@@ -400,6 +595,84 @@ mod tests {
                 "{error:?} should start with {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_runtime_keys_are_checked() {
+        let errors = parse_err(quote!(
+            "/",
+            origins = ["https://a*.example", "https://a.example:99999", "https://a.example/path", "x", "x", 5],
+            write_timeout = 0,
+            overflow_close = 1000,
+            write_buffer_limit = 0,
+            auth =,
+        ));
+        let expected = [
+            "`origins` is a list of string literals",
+            "a write timeout of 0 would fail every write",
+            "`overflow_close` is the close code for a peer that stopped reading",
+            "`write_buffer_limit` is a number of bytes and must be at least 1",
+            "`auth` needs a value",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, expected) in errors.iter().zip(expected) {
+            assert!(
+                error.starts_with(expected),
+                "{error:?} should start with {expected:?}"
+            );
+        }
+        let errors = parse_err(quote!(
+            "/",
+            origins = [
+                "https://a*.example",
+                "https://a.example:99999",
+                "https://a.example/path",
+                "x",
+                "x",
+                "",
+                "://x"
+            ],
+            write_timeout = -1,
+        ));
+        let expected = [
+            "`*` may only stand for sub-domains",
+            "`99999` is not a port number",
+            "is not a host",
+            "origin `x` is listed twice",
+            "an origin pattern cannot be empty",
+            "empty scheme",
+            "a timeout cannot be negative; leave `write_timeout` out",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, expected) in errors.iter().zip(expected) {
+            assert!(
+                error.contains(expected),
+                "{error:?} should contain {expected:?}"
+            );
+        }
+        assert!(parse_err(quote!("/", origins = []))[0].contains("empty `origins` list"));
+        assert!(matches!(
+            parse_ok(quote!("/", overflow_close = CloseCode::POLICY_VIOLATION)).overflow_close,
+            Some(OverflowClose::Expr(_))
+        ));
+    }
+
+    #[test]
+    fn typos_of_the_new_keys() {
+        for (typo, key) in [
+            ("allowed_origins", "origins"),
+            ("origin", "origins"),
+            ("require_origins", "require_origin"),
+            ("authentication", "auth"),
+            ("write_buffer_size", "write_buffer_limit"),
+            ("write_timout", "write_timeout"),
+            ("overflow_close_code", "overflow_close"),
+        ] {
+            assert_eq!(suggest(typo), Some(key), "{typo}");
+        }
+        // Short keys only take near misses.
+        assert_eq!(suggest("path"), None);
+        assert_eq!(suggest("aut"), Some("auth"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! goes through `<crate>::__private`; hidden locals are `__ws_*` with mixed-site hygiene; code
 //! whose type errors belong to the user is spanned on the user's tokens.
 
-use super::args::{ServiceArgs, Timeout};
+use super::args::{OverflowClose, ServiceArgs, Timeout};
 use super::model::{Handler, Kind, Param, Role, Route};
 use super::validate;
 use proc_macro2::{Ident, Span, TokenStream};
@@ -166,6 +166,36 @@ impl Gen<'_> {
         }
         if let Some(key) = &args.dispatcher_key {
             chain = quote!(#chain.dispatcher_key(#key));
+        }
+        if let Some(origins) = &args.origins {
+            chain = quote!(#chain.allowed_origins([#(#origins),*]));
+        }
+        if let Some(on) = &args.require_origin {
+            chain = quote!(#chain.require_origin(#on));
+        }
+        if let Some(auth) = &args.auth {
+            chain = quote!(#chain.auth(#auth));
+        }
+        if let Some(bytes) = &args.write_buffer_limit {
+            chain = quote!(#chain.write_buffer_limit(#bytes));
+        }
+        if let Some(Timeout::Millis(ms)) = args.write_timeout {
+            let d = duration(p, ms);
+            chain = quote!(#chain.write_timeout(#d));
+        }
+        match &args.overflow_close {
+            Some(OverflowClose::Code(code)) => {
+                let code = proc_macro2::Literal::u16_unsuffixed(*code);
+                chain = quote!(#chain.overflow_close(#p::CloseCode::new(#code)));
+            }
+            Some(OverflowClose::Expr(expr)) => {
+                let code = located(
+                    quote!(::core::convert::Into::<#p::CloseCode>::into),
+                    ends(expr),
+                );
+                chain = quote!(#chain.overflow_close(#code(#expr)));
+            }
+            None => {}
         }
         quote! {
             fn config() -> #p::ServiceConfig {
