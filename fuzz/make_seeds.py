@@ -297,7 +297,7 @@ def inflate():
 
 # --------------------------------------------------------------------------- encode_roundtrip
 # flags, frame size, level/threshold, 4-byte key, drain step; then 0xFF-separated messages,
-# each led by a kind byte (bit 0 text, bit 1 ping follows).
+# each led by a kind byte (bit 0 text, bit 1 ping follows, bit 2 encode_shared when plain).
 def er(name, flags, frame_size, level, step, *messages):
     body = b"\xff".join(messages)
     write("encode_roundtrip", name, bytes([flags, frame_size, level]) + KEY + bytes([step]) + body)
@@ -320,6 +320,9 @@ def encode_roundtrip():
     er("deflate-window-8", 0x03, 3, 9, 2, text("abcdefgh" * 60))
     er("deflate-threshold", 0x02 | 0x38, 0, 3 + 10 * 4, 0, text("short"), text("long " * 40))
     er("deflate-empty", 0x02 | 0x38, 0, 6, 0, text(""), binary(b""), b"")
+    er("shared-fanout", 0x00, 0, 0, 0, b"\x05Hello", b"\x04" + bytes(range(100)), b"\x07ping")
+    er("shared-fanout-deflate", 0x02 | 0x38, 0, 3 + 10 * 4, 0, b"\x05short",
+       b"\x05" + b"long " * 40, b"\x05again")
     er("deflate-manual-mask-split", 0xC3 | 0x38, 50, 6, 9, binary(bytes(range(256)) * 2))
 
 
@@ -328,7 +331,8 @@ def encode_roundtrip():
 # 6 autobahn, 7 none), bit 3 compression, bit 4 tiny limits, bit 5 pings to reader, bit 6
 # pongs delivered, bit 7 close after first; byte 1: bits 0-1 fragment size, bit 2 1-byte write
 # limit, bit 3 separate control, bit 4 threshold 0, bits 5-6 close timeout, bit 7 close().await;
-# byte 2: bits 0-1 duplex capacity (64 KiB, 1, 7, 300).
+# byte 2: bits 0-1 duplex capacity (64 KiB, 1, 7, 300), bit 2 keepalive, bit 3 1 ms write
+# timeout, bit 4 overflow_close 1008.
 def srp(name, f0, f1, wire, pipe=0):
     write("server_read_path", name, bytes([f0, f1, pipe]) + wire)
 
@@ -373,6 +377,9 @@ def server_read_path():
     srp("pipe-7-chrome-deflate", 0x09, 0x11, frame(1, HELLO_1, rsv1=True, key=KEY)
         + frame(2, bytes(range(200)), key=KEY) + close, pipe=2)
     srp("pipe-300-raw-request", 0x07, 0x00, FIREFOX_REQUEST + hello + close, pipe=3)
+    srp("keepalive", 0x00, 0x00, hello, pipe=0x04)
+    srp("write-timeout-overflow-close", 0x01, 0x05, hello * 8 + close, pipe=0x1A)
+    srp("write-timeout-pings", 0x20, 0x04, frame(9, b"p" * 100, key=KEY) * 6 + close, pipe=0x09)
 
 
 if __name__ == "__main__":

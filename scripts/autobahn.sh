@@ -89,7 +89,9 @@ case "$CASES$EXCL" in *[!0-9.*,\ ]*) echo "autobahn.sh: case patterns use digits
 
 START=$(date +%s)
 DEADLINE=$((START + TLIMIT))
-remaining() { local r=$((DEADLINE - $(date +%s))); [ "$r" -gt 0 ] && echo "$r" || echo 0; }
+# seconds left, at least 1 (`timeout 0` would mean no limit at all)
+remaining() { local r=$((DEADLINE - $(date +%s))); [ "$r" -gt 0 ] && echo "$r" || echo 1; }
+time_is_up() { [ "$(date +%s)" -ge "$DEADLINE" ]; }
 min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
 say() { echo "autobahn: $*" >&2; }
 
@@ -129,11 +131,12 @@ mkdir -p "$REPORT_DIR"
 REPORT_DIR="$(cd "$REPORT_DIR" && pwd)"
 if [ -n "$SUMMARY_OUT" ]; then mkdir -p "$SUMMARY_OUT"; SUMMARY_OUT="$(cd "$SUMMARY_OUT" && pwd)"; fi
 
-# wstest with every listening socket on 127.0.0.1; output to LOG (and the
-# terminal with --verbose)
+# wstest with every listening socket on 127.0.0.1
 WSTEST=("$PREFIX/bin/python2.7" -u "$HERE/wstest_loopback.py")
 
-# summarise SIDE's report; sets RESULT_LINE_<side>, returns the summary status
+# summarise SIDE's report (prints it, copies the summary files to
+# --summary-out); returns ab_helper's status: 0 pass, 1 failing cases,
+# 3 no report, 4 incomplete
 summarise() {
   local side="$1" out="$2" secs="$3" status=0
   local args=("$out" --side "$side" --agent "$AGENT" --wstest-log "$out/wstest.log"
@@ -254,7 +257,7 @@ if [ "$RUN_SERVER" = 1 ]; then
   note_result server "$st"
 fi
 if [ "$RUN_CLIENT" = 1 ]; then
-  if [ "$(remaining)" -le 0 ]; then
+  if time_is_up; then
     say "client side: skipped, time limit reached"
     FINAL=3; LINES+=("AUTOBAHN client: not run (time limit)")
   else

@@ -475,10 +475,9 @@ async fn several_services_on_one_listener_the_most_specific_path_wins() {
 #[tokio::test]
 async fn detach_refuses_new_upgrades_and_leaves_open_connections_alone() {
     tokio::time::timeout(LIMIT, async {
-        let listener = Listener::bind("127.0.0.1:0").await.unwrap();
-        listener.attach::<Deep>().unwrap();
-        listener.start().unwrap();
-        let base = format!("ws://{}", listener.local_addr());
+        let server = ws_framework::testing::serve::<Deep>().await;
+        let listener = server.listener();
+        let base = format!("ws://{}", server.addr());
         let mut c = open(format!("{base}/svc/a/b")).await;
         listener.detach::<Deep>().unwrap();
         assert!(listener.detach::<Deep>().is_err());
@@ -540,15 +539,15 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 #[tokio::test]
 async fn plain_http_routes_share_the_port_with_websocket_services() {
     tokio::time::timeout(LIMIT, async {
-        let listener = Listener::bind("127.0.0.1:0").await.unwrap();
-        listener.attach::<Deep>().unwrap();
-        listener
+        // Routes may be added while the listener runs.
+        let server = ws_framework::testing::serve::<Deep>().await;
+        server
+            .listener()
             .http_route("/", |_req| async {
                 ws_framework::http::Response::new(bytes::Bytes::from_static(b"<h1>hello</h1>"))
             })
             .unwrap();
-        listener.start().unwrap();
-        let addr = listener.local_addr();
+        let addr = server.addr();
         let page = http_get(addr, "/").await;
         assert!(page.starts_with("HTTP/1.1 200"), "{page}");
         assert!(page.ends_with("<h1>hello</h1>"), "{page}");

@@ -14,7 +14,9 @@
 //! - bytes 3-6: the mask key; byte 7: how many bytes each `WriteBuf::advance` drains (0: all);
 //! - the rest: messages separated by 0xFF (never in UTF-8); each message's first byte says
 //!   bit 0 text (the rest made UTF-8, lossily) or binary, bit 1 a ping with the first 125
-//!   bytes of the message follows it.
+//!   bytes of the message follows it, bit 2 queue it with `Encoder::encode_shared` and
+//!   `WriteBuf::push_encoded` (the fan-out path) when `sends_plain` allows that; a frame
+//!   encoded that way must equal what `encode_message` makes for it.
 #![no_main]
 
 use bytes::{Bytes, BytesMut};
@@ -154,9 +156,23 @@ fuzz_target!(|data: &[u8]| {
         } else {
             Message::binary(Bytes::copy_from_slice(body))
         };
-        encoder
-            .encode_message(&message, &mut out)
-            .expect("encoding a message failed");
+        if kind & 4 != 0 && sender == Role::Server && encoder.sends_plain(message.len()) {
+            let shared = Encoder::encode_shared(&message);
+            let mut plain = WriteBuf::new();
+            encoder
+                .encode_message(&message, &mut plain)
+                .expect("encoding a message failed");
+            assert_eq!(
+                &shared[..],
+                &drain(&mut plain, 0)[..],
+                "encode_shared differs from encode_message"
+            );
+            out.push_encoded(shared);
+        } else {
+            encoder
+                .encode_message(&message, &mut out)
+                .expect("encoding a message failed");
+        }
         expected.push(Event::Message(message));
         if kind & 2 != 0 {
             let ping = &body[..body.len().min(MAX_CONTROL_PAYLOAD)];

@@ -143,7 +143,8 @@ impl Caller {
 
     /// Sends a text message (fragmented at the service's max frame size).
     ///
-    /// Fails with [`Error::ConnectionClosure`] once a close frame was sent or the connection ended.
+    /// Fails with [`Error::ConnectionClosure`](crate::Error::ConnectionClosure) once a close
+    /// frame was sent or the connection ended.
     pub async fn write_text(&self, text: impl Into<Utf8Bytes>) -> Result<()> {
         self.inner.ws.send(Message::Text(text.into())).await
     }
@@ -173,7 +174,7 @@ impl Caller {
     ///
     /// The code must be 1000-1003, 1007-1011 or 3000-4999. A second close fails with
     /// "close frame already sent". When the peer does not answer in time the socket is closed
-    /// anyway and [`Closure::CloseTimeout`] is returned.
+    /// anyway and [`Closure::CloseTimeout`](crate::Closure::CloseTimeout) is returned.
     pub async fn close(
         &self,
         code: impl Into<CloseCode>,

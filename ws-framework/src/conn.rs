@@ -443,6 +443,10 @@ impl WebSocket {
         if was_empty {
             state.wake_driver();
         }
+        drop(state);
+        if self.shared.role == Role::Server {
+            crate::observability::message_out(crate::observability::Kind::of(&message), message.len());
+        }
         Ok(())
     }
 
@@ -515,6 +519,15 @@ impl WebSocket {
         if was_empty {
             state.wake_driver();
         }
+        drop(state);
+        if self.shared.role == Role::Server {
+            let kind = if opcode == OpCode::Ping {
+                crate::observability::Kind::Ping
+            } else {
+                crate::observability::Kind::Pong
+            };
+            crate::observability::message_out(kind, payload.len());
+        }
         Ok(())
     }
 
@@ -539,6 +552,7 @@ impl WebSocket {
             state.phase = Phase::CloseSent;
             state.wake_driver();
         }
+        self.count_close_out(frame.as_ref());
         self.closed().await;
         let state = self.shared.lock();
         if state.close_timeout_hit {
@@ -558,12 +572,23 @@ impl WebSocket {
                 )));
             }
         }
-        let mut state = self.shared.lock();
-        Self::check_open(&state, "close frame")?;
-        state.queue_close(frame.as_ref());
-        state.phase = Phase::CloseSent;
-        state.wake_driver();
+        {
+            let mut state = self.shared.lock();
+            Self::check_open(&state, "close frame")?;
+            state.queue_close(frame.as_ref());
+            state.phase = Phase::CloseSent;
+            state.wake_driver();
+        }
+        self.count_close_out(frame.as_ref());
         Ok(())
+    }
+
+    /// Counts a close frame queued by a server-side connection (see `crate::observability`).
+    fn count_close_out(&self, frame: Option<&CloseFrame>) {
+        if self.shared.role == Role::Server {
+            let bytes = frame.map_or(0, |f| 2 + f.reason.len());
+            crate::observability::message_out(crate::observability::Kind::Close, bytes);
+        }
     }
 
     /// Ends the connection now, without a closing handshake.
@@ -792,7 +817,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             .bytes_needed(self.rbuf.len())
             .unwrap_or(0)
             .clamp(READ_CHUNK, 1 << 20);
-        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+        // Room for the whole frame being parsed (up to 1 MiB), so a big frame arrives in as few
+        // reads as the socket allows.
+        if self.rbuf.capacity() - self.rbuf.len() < want {
             self.rbuf.reserve(want);
         }
         let spare = self.rbuf.spare_capacity_mut();

@@ -7,6 +7,7 @@
 use crate::caller::Caller;
 use crate::conn::{Incoming, WebSocket};
 use crate::error::{Error, Result};
+use crate::observability::{self, Kind};
 use crate::proto::close::MAX_REASON_LEN;
 use crate::proto::{CloseCode, CloseFrame, Message};
 use crate::service::{Event, Reply, Service};
@@ -16,6 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Runs a future, turning a panic into `Err(message)`.
 struct CatchUnwind<F>(F);
@@ -104,12 +106,28 @@ impl<S: Service> Connection<S> {
                 None => self.ws.recv().await,
             };
             let event = match next {
-                Ok(Incoming::Message(Message::Text(t))) => Event::Text(t),
-                Ok(Incoming::Message(Message::Binary(b))) => Event::Binary(b),
-                Ok(Incoming::Ping(p)) => Event::Ping(p),
-                Ok(Incoming::Pong(p)) => Event::Pong(p),
+                Ok(Incoming::Message(Message::Text(t))) => {
+                    observability::message_in(Kind::Text, t.len());
+                    Event::Text(t)
+                }
+                Ok(Incoming::Message(Message::Binary(b))) => {
+                    observability::message_in(Kind::Binary, b.len());
+                    Event::Binary(b)
+                }
+                Ok(Incoming::Ping(p)) => {
+                    observability::message_in(Kind::Ping, p.len());
+                    Event::Ping(p)
+                }
+                Ok(Incoming::Pong(p)) => {
+                    observability::message_in(Kind::Pong, p.len());
+                    Event::Pong(p)
+                }
                 Ok(Incoming::Close(frame)) => {
                     saw_close = true;
+                    observability::message_in(
+                        Kind::Close,
+                        frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
+                    );
                     let (code, reason) = frame.map_or((CloseCode::NO_STATUS, String::new()), |f| {
                         (f.code, f.reason.into_owned())
                     });
@@ -145,14 +163,15 @@ impl<S: Service> Connection<S> {
         // cannot loop.
         for _ in 0..2 {
             let from_error = matches!(event, Event::Error(_));
+            if let Event::Error(e) = &event {
+                observability::connection_error(e);
+            }
             let outcome = catch_unwind(self.service.handle(&self.caller, &self.state, event)).await;
             let reply = match outcome {
                 Ok(reply) => reply,
                 Err(panic) => {
-                    log_error(&format!(
-                        "handler panicked on connection {}: {panic}",
-                        self.caller.id()
-                    ));
+                    observability::error("panic");
+                    tracing::error!(panic, "handler panicked");
                     self.fail(CloseFrame::new(
                         CloseCode::INTERNAL_ERROR,
                         "unexpected condition",
@@ -164,10 +183,8 @@ impl<S: Service> Connection<S> {
             match self.act(reply).await {
                 Ok(flow) => return flow,
                 Err(e) if from_error => {
-                    log_error(&format!(
-                        "on_error failed on connection {}: {e}",
-                        self.caller.id()
-                    ));
+                    observability::connection_error(&e);
+                    tracing::warn!(error = %e, "on_error failed");
                     return Flow::Continue;
                 }
                 Err(e) => event = Event::Error(e),
@@ -189,10 +206,13 @@ impl<S: Service> Connection<S> {
             Reply::Stream(stream) => {
                 let caller = self.caller.clone();
                 let close_timeout = self.close_timeout;
-                tokio::spawn(async move { run_stream(stream, caller, close_timeout).await });
+                let stream = run_stream(stream, caller, close_timeout);
+                tokio::spawn(stream.instrument(tracing::Span::current()));
             }
             Reply::Error(e) => return Err(e),
             Reply::BindingFailed(message) => {
+                observability::error("binding");
+                tracing::warn!(error = %message, "payload binding failed; closing with 1003");
                 let reason = binding_failure_reason(&message);
                 self.close_with(CloseFrame::new(CloseCode::UNSUPPORTED_DATA, reason))
                     .await;
@@ -268,8 +288,9 @@ async fn run_stream(
     }
 }
 
+/// Logs an error that belongs to no connection in particular.
 pub(crate) fn log_error(message: &str) {
-    eprintln!("ws-framework: {message}");
+    tracing::error!("{message}");
 }
 
 #[cfg(test)]

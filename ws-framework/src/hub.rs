@@ -356,6 +356,11 @@ impl Broadcast {
             .collect();
         let shared = Encoder::encode_shared(&message);
         let delivery = fan_out(&members, &message, &shared, self.overflow).await;
+        crate::observability::messages_out(
+            crate::observability::Kind::of(&message),
+            delivery.delivered,
+            message.len(),
+        );
         if self.filter.is_none() {
             let envelope = Envelope {
                 group: self.group,

@@ -1,18 +1,14 @@
 //! `Listener`: the server. Accepts TCP connections, serves the HTTP/1.1 upgrade with hyper,
 //! routes it to the attached service whose path matches best, and runs each connection.
 
-use crate::caller::Caller;
-use crate::conn::{ConnConfig, Keepalive, WebSocket};
-use crate::dispatch::{catch_unwind, log_error, Connection};
+use crate::conn::{Keepalive, WebSocket};
 use crate::error::{Error, Result};
-use crate::handshake::{accept, validate_request, AcceptConfig};
 use crate::hub::Hub;
 use crate::path_template::Template;
-use crate::proto::deflate::DeflateConfig;
-use crate::proto::{CloseCode, CloseFrame, Limits, Role};
+use crate::proto::{CloseCode, CloseFrame};
 use crate::service::{Service, ServiceConfig};
+use crate::session;
 use crate::transport::{Acceptor, ConnInfo, ServerStream};
-use crate::upgrade::UpgradeRequest;
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -418,7 +414,7 @@ async fn accept_loop(inner: Arc<Inner>, tcp: TcpListener) {
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    log_error(&format!("accept failed: {e}"));
+                    tracing::error!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -489,9 +485,20 @@ async fn route_request(
     req: Request<Body>,
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
+    let wants_upgrade =
+        crate::handshake::header_contains_token(req.headers(), &header::UPGRADE, "websocket");
+    // Refusals of upgrade requests are counted as handshake failures (those of a service's
+    // own checks are counted by `session::admit`).
+    let text_response = |status: StatusCode, body: String| {
+        if wants_upgrade {
+            session::refuse(status, body, req.uri().path(), Some(peer))
+        } else {
+            text_response(status, body)
+        }
+    };
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > inner.config.max_uri_len {
-        return text_response(StatusCode::URI_TOO_LONG, "request URI too long");
+        return text_response(StatusCode::URI_TOO_LONG, "request URI too long".into());
     }
     let header_size: usize = req
         .headers()
@@ -501,19 +508,19 @@ async fn route_request(
     if header_size > inner.config.max_header_size {
         return text_response(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "request headers too large",
+            "request headers too large".into(),
         );
     }
     if inner.stopping.load(Ordering::SeqCst) {
         return text_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the server is shutting down",
+            "the server is shutting down".into(),
         );
     }
     if inner.active.load(Ordering::SeqCst) >= inner.config.max_connections {
         return text_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            "too many connections; try again later",
+            "too many connections; try again later".into(),
         );
     }
     let path = req.uri().path().to_owned();
@@ -528,8 +535,6 @@ async fn route_request(
             })
             .max_by_key(|(r, _)| r.template().specificity())
     };
-    let wants_upgrade =
-        crate::handshake::header_contains_token(req.headers(), &header::UPGRADE, "websocket");
     if !wants_upgrade {
         let http = {
             let routes = read(&inner.http_routes);
@@ -572,148 +577,75 @@ impl<S: Service> Route for ServiceRoute<S> {
         listener: Arc<Inner>,
     ) -> BoxFuture<'static, Response<Full<Bytes>>> {
         Box::pin(async move {
-            let offer = match validate_request(&req) {
-                Ok(offer) => offer,
-                Err(e) => {
-                    let err = e.to_response();
-                    let (parts, body) = err.into_parts();
-                    return Response::from_parts(parts, Full::new(Bytes::from(body)));
-                }
-            };
             let on_upgrade = hyper::upgrade::on(&mut req);
             let (parts, _body) = req.into_parts();
             let secure = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.secure);
-            let mut request = UpgradeRequest::new(parts, params, peer, secure);
-            // The origin check and authentication come before the hook (403/401).
-            let admitted = async {
-                crate::auth::admit(&self.config, &mut request).await?;
-                S::upgrade(&mut request, &self.state).await
+            let (response, admitted) = match session::admit::<S>(
+                parts,
+                params,
+                Some(peer),
+                secure,
+                &self.config,
+                &self.state,
+                listener.config.compression,
+            )
+            .await
+            {
+                Ok(accepted) => accepted,
+                Err(refusal) => return refusal,
             };
-            let service = match catch_unwind(admitted).await {
-                Ok(Ok(service)) => service,
-                Ok(Err(e)) => {
-                    let mut resp = text_response(e.status(), e.message().to_owned());
-                    for (name, value) in e.headers() {
-                        resp.headers_mut().append(name, value.clone());
-                    }
-                    return resp;
-                }
-                Err(panic) => {
-                    log_error(&format!(
-                        "upgrade hook of `{}` panicked: {panic}",
-                        self.config.path
-                    ));
-                    return text_response(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal server error",
-                    );
-                }
-            };
-            let compression = self.config.compression && listener.config.compression;
-            let accept_config = AcceptConfig {
-                protocols: self.config.protocols.clone(),
-                deflate: compression.then(DeflateConfig::default),
-            };
-            let (head, negotiated) = accept(&offer, &accept_config);
-            let (mut head, ()) = head.into_parts();
-            for (name, value) in request.take_response_headers().iter() {
-                head.headers.append(name, value.clone());
-            }
-            let path = request.path().to_owned();
-            let principal = request.take_principal();
             let route = self.clone();
             tokio::spawn(async move {
                 let upgraded = match on_upgrade.await {
                     Ok(upgraded) => upgraded,
                     Err(e) => {
-                        log_error(&format!("upgrade failed: {e}"));
+                        crate::observability::error("upgrade");
+                        tracing::error!(error = %e, "upgrade failed");
                         return;
                     }
                 };
+                // The fast path: the listener's own stream, without hyper's `Upgraded` around it.
                 let parts = match upgraded.downcast::<TokioIo<ServerStream>>() {
                     Ok(parts) => parts,
                     Err(_) => {
-                        log_error("upgrade produced an unexpected stream type");
+                        crate::observability::error("upgrade");
+                        tracing::error!("upgrade produced an unexpected stream type");
                         return;
                     }
                 };
                 let stream = parts.io.into_inner();
                 let read_buf = BytesMut::from(&parts.read_buf[..]);
                 route
-                    .run_connection(
-                        service, stream, read_buf, negotiated, path, peer, principal, listener,
-                    )
+                    .run_connection(admitted, stream, read_buf, listener)
                     .await;
             });
-            Response::from_parts(head, Full::new(Bytes::new()))
+            response
         })
     }
 }
 
 impl<S: Service> ServiceRoute<S> {
-    #[allow(clippy::too_many_arguments)]
     async fn run_connection(
         self: Arc<Self>,
-        service: S,
+        admitted: session::Admitted<S>,
         stream: ServerStream,
         read_buf: BytesMut,
-        negotiated: crate::handshake::Negotiated,
-        path: String,
-        peer: SocketAddr,
-        principal: Option<crate::auth::Principal>,
         listener: Arc<Inner>,
     ) {
-        let secure = stream.is_secure();
-        let config = &self.config;
-        let conn_config = ConnConfig {
-            limits: Limits {
-                max_frame_size: config.max_frame_size,
-                max_message_size: config.max_message_size,
-            },
-            max_send_frame_size: config.max_frame_size,
-            close_timeout: config.close_timeout,
-            auto_pong: !S::HANDLERS.ping,
-            deliver_pongs: S::HANDLERS.pong,
+        let host = session::Host {
+            hub: listener.hub.clone(),
             keepalive: listener.config.keepalive,
-            write_buffer_limit: config.write_buffer_limit,
-            write_timeout: config.write_timeout,
-            overflow_close: config.overflow_close,
-            ..ConnConfig::default()
         };
-        let (ws, driver) = WebSocket::from_upgraded(
-            stream,
-            Role::Server,
-            conn_config,
-            negotiated.protocol,
-            negotiated.deflate,
-            read_buf,
-        );
-        let caller = Caller::new(
-            ws.clone(),
-            listener.hub.clone(),
-            peer,
-            secure,
-            path,
-            config.close_timeout,
-        );
-        caller.set_principal(principal);
         listener.active.fetch_add(1, Ordering::SeqCst);
-        listener.hub.register(&caller);
-        let registered = caller.clone();
-        let connection = Connection {
-            service,
-            caller,
-            state: self.state.clone(),
-            ws: ws.clone(),
-            idle_timeout: config.idle_timeout,
-            close_timeout: config.close_timeout,
-        };
-        // The driver and the dispatch loop share this task: no hand-off between tasks per message.
-        let dispatch = async move {
-            connection.run().await;
-        };
-        let ((), ()) = tokio::join!(driver, dispatch);
-        listener.hub.unregister(&registered);
+        session::run(
+            admitted,
+            stream,
+            read_buf,
+            &self.config,
+            self.state.clone(),
+            &host,
+        )
+        .await;
         if listener.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             listener.idle.notify_waiters();
         }

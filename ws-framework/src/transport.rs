@@ -18,15 +18,6 @@ pub(crate) enum ServerStream {
 }
 
 impl ServerStream {
-    /// Whether the stream is encrypted.
-    pub(crate) fn is_secure(&self) -> bool {
-        match self {
-            Self::Plain(_) => false,
-            #[cfg(feature = "tls")]
-            Self::Tls(_) => true,
-        }
-    }
-
     /// What requests on this connection carry in their extensions.
     pub(crate) fn info(&self) -> ConnInfo {
         match self {

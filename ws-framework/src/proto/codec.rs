@@ -200,6 +200,9 @@ impl Default for Limits {
     }
 }
 
+/// Payloads up to this size are copied out of the read buffer rather than split off it.
+const COPY_OUT_LIMIT: usize = 2048;
+
 struct Partial {
     text: bool,
     compressed: bool,
@@ -284,7 +287,15 @@ impl Decoder {
             }
             self.header = None;
             buf.advance(header_len);
-            let mut payload = buf.split_to(payload_len);
+            let mut payload = if payload_len <= COPY_OUT_LIMIT {
+                // Small payloads are copied out so the read buffer stays unshared and is reused
+                // for the next read instead of being reallocated.
+                let small = BytesMut::from(&buf[..payload_len]);
+                buf.advance(payload_len);
+                small
+            } else {
+                buf.split_to(payload_len)
+            };
             if let Some(mask) = header.mask {
                 apply_mask(&mut payload, mask);
             }
