@@ -97,12 +97,9 @@ async fn serve_axum(app: Router) -> (SocketAddr, JoinHandle<()>) {
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let task = tokio::spawn(async move {
-        axum::serve(
-            tcp,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
     });
     (addr, task)
 }
@@ -192,10 +189,15 @@ async fn axum_ws_with_takes_a_hub_and_the_state_may_be_the_routers_whole_state()
         let hub = Hub::default();
         let config = MountConfig::default().hub(hub.clone()).keepalive(None);
         let app = Router::new()
-            .route("/room/{room}", ws_framework::axum::ws_with::<Chat, _>(config))
+            .route(
+                "/room/{room}",
+                ws_framework::axum::ws_with::<Chat, _>(config),
+            )
             .with_state(Arc::new(Rooms::default()));
         let (addr, server) = serve_axum(app).await;
-        let c = Client::connect(format!("ws://{addr}/room/x")).await.unwrap();
+        let c = Client::connect(format!("ws://{addr}/room/x"))
+            .await
+            .unwrap();
         assert_eq!(c.read_text().await.unwrap(), "joined x");
         assert_eq!(hub.connection_count(), 1);
         assert_eq!(hub.members("x").len(), 1);
@@ -256,7 +258,9 @@ async fn a_ws_service_on_a_bare_hyper_connection_matches_its_own_template() {
         let state = chat.state().clone();
         let server = serve_hyper(tcp, move |peer| chat.clone().peer(peer));
 
-        let c = Client::connect(format!("ws://{addr}/chat/z")).await.unwrap();
+        let c = Client::connect(format!("ws://{addr}/chat/z"))
+            .await
+            .unwrap();
         assert_eq!(c.read_text().await.unwrap(), "joined z");
         c.write_text("whoami").await.unwrap();
         assert_eq!(c.read_text().await.unwrap(), "127.0.0.1 /chat/z false");

@@ -138,7 +138,8 @@ async fn metrics_and_tracing_of_connections() {
             rendered = prometheus.render();
         }
         let get = |name: &str, labels: &[(&str, &str)]| {
-            sample(&rendered, name, labels).unwrap_or_else(|| panic!("no {name} {labels:?} in\n{rendered}"))
+            sample(&rendered, name, labels)
+                .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{rendered}"))
         };
         assert_eq!(get("ws_connections_open", &[]), 0.0);
         assert_eq!(get("ws_connections_total", &[]), 3.0);
@@ -180,6 +181,9 @@ async fn metrics_and_tracing_of_connections() {
         "websocket handshake refused",
         "status=404",
     ] {
-        assert!(logs.contains(expected), "no `{expected}` in the logs:\n{logs}");
+        assert!(
+            logs.contains(expected),
+            "no `{expected}` in the logs:\n{logs}"
+        );
     }
 }

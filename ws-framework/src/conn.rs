@@ -141,6 +141,8 @@ struct State {
     end: Option<EndReason>,
     /// The error that failed the connection, reported once to a reader before `end`.
     failure: Option<Error>,
+    /// A protocol violation seen while good messages still wait in the inbox.
+    deferred_failure: Option<ProtocolError>,
     finished: bool,
     finish_waiters: Vec<Waker>,
     close_timeout: Option<Duration>,
@@ -234,6 +236,21 @@ impl State {
         }
     }
 
+    /// Fails the connection for a protocol violation: close frame with the error's code, then
+    /// TCP closed (RFC 6455 7.1.7); the stream cannot be parsed further, so the peer's reply is
+    /// not awaited.
+    fn fail(&mut self, err: ProtocolError) {
+        if !self.close_sent {
+            self.queue_close(Some(&CloseFrame::new(err.code, err.reason)));
+        }
+        self.failure = Some(err.into());
+        self.end_with(err.code, err.reason);
+        self.phase = Phase::Done;
+        self.wake_all_readers();
+        self.wake_writers();
+        self.wake_driver();
+    }
+
     fn end_with(&mut self, code: CloseCode, reason: &str) {
         if self.end.is_none() {
             self.end = Some(EndReason {
@@ -309,6 +326,7 @@ impl WebSocket {
             close_sent: false,
             end: None,
             failure: None,
+            deferred_failure: None,
             finished: false,
             finish_waiters: Vec::new(),
             close_timeout: config.close_timeout,
@@ -393,6 +411,9 @@ impl WebSocket {
             state.wake_driver();
             return Poll::Ready(Ok(item));
         }
+        if let Some(err) = state.deferred_failure.take() {
+            state.fail(err);
+        }
         if let Some(err) = state.failure.take() {
             return Poll::Ready(Err(err));
         }
@@ -445,7 +466,10 @@ impl WebSocket {
         }
         drop(state);
         if self.shared.role == Role::Server {
-            crate::observability::message_out(crate::observability::Kind::of(&message), message.len());
+            crate::observability::message_out(
+                crate::observability::Kind::of(&message),
+                message.len(),
+            );
         }
         Ok(())
     }
@@ -772,19 +796,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    fn fail(state: &mut State, err: ProtocolError) {
-        if !state.close_sent {
-            state.queue_close(Some(&CloseFrame::new(err.code, err.reason)));
-        }
-        state.failure = Some(err.into());
-        state.end_with(err.code, err.reason);
-        // Failing the connection: flush our close frame, then close TCP (RFC 6455 7.1.7). The
-        // stream cannot be parsed further, so the peer's reply is not awaited.
-        state.phase = Phase::Done;
-        state.wake_all_readers();
-        state.wake_writers();
-    }
-
     fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Step {
         if self.read_closed {
             return Step::Idle;
@@ -805,7 +816,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 }
                 Ok(None) => {}
                 Err(err) => {
-                    Self::fail(&mut state, err);
+                    if state.inbox.iter().any(|i| matches!(i, Incoming::Message(_))) {
+                        // Messages before the bad frame were fine: let the application take
+                        // (and answer) them first; the connection fails when the inbox is empty.
+                        state.deferred_failure = Some(err);
+                        state.wake_all_readers();
+                    } else {
+                        state.fail(err);
+                    }
                     drop(state);
                     self.read_closed = true;
                     return Step::Progress;

@@ -288,11 +288,6 @@ async fn run_stream(
     }
 }
 
-/// Logs an error that belongs to no connection in particular.
-pub(crate) fn log_error(message: &str) {
-    tracing::error!("{message}");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

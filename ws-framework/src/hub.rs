@@ -370,7 +370,7 @@ impl Broadcast {
                 message,
             };
             if let Err(e) = self.hub.inner.backplane.publish(envelope).await {
-                crate::dispatch::log_error(&format!("backplane publish failed: {e}"));
+                tracing::error!(error = %e, "backplane publish failed");
             }
         }
         delivery

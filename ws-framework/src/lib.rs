@@ -1,8 +1,8 @@
 //! # ws-framework
 //!
 //! Declarative WebSocket services for Rust, on tokio: annotate an `impl` block with
-//! [`#[ws_service("/path")]`](ws_service) and its methods with [`#[on_text]`](on_text),
-//! [`#[on_open]`](on_open), [`#[on_close]`](on_close), ... and the framework serves the upgrade,
+//! [`#[ws_service("/path")]`][ws_service] and its methods with [`#[on_text]`][on_text],
+//! [`#[on_open]`][on_open], [`#[on_close]`][on_close], ... and the framework serves the upgrade,
 //! routes by path, binds parameters and payloads, runs the handlers one event at a time per
 //! connection, sends what they return, and does the pings and the closing handshake
 //! (RFC 6455), with per-message compression (RFC 7692) on by default. A [`Client`] with the
@@ -52,7 +52,7 @@
 //! `Self` is the per-connection value; `state = T` is shared by every connection of the
 //! service. Handlers are `async fn`s whose parameters are bound by type: an optional
 //! [`&Caller`](Caller), an optional `#[state]` parameter, and the value the event carries.
-//! [`ws_service`] documents the whole grammar, and each marker its own.
+//! [`ws_service`][ws_service] documents the whole grammar, and each marker its own.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -178,7 +178,7 @@
 //!
 //! # Configuration
 //!
-//! Per service, as arguments of [`ws_service`] (the [`ServiceConfig`] they build):
+//! Per service, as arguments of [`ws_service`][ws_service] (the [`ServiceConfig`] they build):
 //! sub-protocols, idle timeout, frame and message limits, close timeout, compression, the JSON
 //! dispatcher key, the outbound buffer and write timeout, allowed origins, authentication
 //! ([`Auth`]). Per listener, a [`ListenerConfig`]: request timeout, URI and header limits,
@@ -207,8 +207,9 @@
 //! # TLS
 //!
 //! With the `tls` feature (on by default): `wss://` through rustls, configured by
-//! [`ListenerConfig::tls`] on the server and [`ClientBuilder::tls`] on the client; see
-//! [`tls`] for client certificates (mutual TLS), versions and cipher suites.
+//! [`ListenerConfig::tls`][listener-tls] on the server and [`ClientBuilder::tls`][client-tls] on
+//! the client; see [`tls`][tls-module] for client certificates (mutual TLS), versions and cipher
+//! suites.
 //!
 //! ```no_run
 //! # #[cfg(feature = "tls")]
@@ -281,9 +282,10 @@
 //!
 //! # Feature flags
 //!
-//! - `macros` (default): [`ws_service`] and the handler markers.
+//! - `macros` (default): [`ws_service`][ws_service] and the handler markers.
 //! - `tls` (default): `wss://` for the listener and the client (rustls with the `ring`
-//!   provider), and HTTPS for the OAuth2 introspection and token endpoints; the [`tls`] module.
+//!   provider), and HTTPS for the OAuth2 introspection and token endpoints; the [`tls`][tls-module]
+//!   module.
 //! - `tower`: [`tower::WsService`] also implements `tower_service::Service` (it always
 //!   implements hyper's `Service`).
 //! - `axum`: the `ws_framework::axum` module, to mount services on an axum 0.8 `Router`;
@@ -298,10 +300,24 @@
 //!   connects over any stream.
 //! - [`Service`], [`Caller`], [`UpgradeRequest`]: what services are made of.
 //! - [`Client`]: the client, with data binding, ping/pong handlers and retry.
-#![cfg_attr(feature = "axum", doc = "")]
+//!
+//! <!-- Links to items of optional features: to their neighbours when the feature is off. -->
 #![cfg_attr(feature = "axum", doc = "[axum-module]: crate::axum")]
-#![cfg_attr(not(feature = "axum"), doc = "")]
 #![cfg_attr(not(feature = "axum"), doc = "[axum-module]: crate::tower")]
+#![cfg_attr(feature = "macros", doc = "[ws_service]: crate::ws_service")]
+#![cfg_attr(feature = "macros", doc = "[on_text]: crate::on_text")]
+#![cfg_attr(feature = "macros", doc = "[on_open]: crate::on_open")]
+#![cfg_attr(feature = "macros", doc = "[on_close]: crate::on_close")]
+#![cfg_attr(not(feature = "macros"), doc = "[ws_service]: crate::service")]
+#![cfg_attr(not(feature = "macros"), doc = "[on_text]: crate::service")]
+#![cfg_attr(not(feature = "macros"), doc = "[on_open]: crate::service")]
+#![cfg_attr(not(feature = "macros"), doc = "[on_close]: crate::service")]
+#![cfg_attr(feature = "tls", doc = "[tls-module]: crate::tls")]
+#![cfg_attr(feature = "tls", doc = "[listener-tls]: crate::ListenerConfig::tls")]
+#![cfg_attr(feature = "tls", doc = "[client-tls]: crate::ClientBuilder::tls")]
+#![cfg_attr(not(feature = "tls"), doc = "[tls-module]: crate::ListenerConfig")]
+#![cfg_attr(not(feature = "tls"), doc = "[listener-tls]: crate::ListenerConfig")]
+#![cfg_attr(not(feature = "tls"), doc = "[client-tls]: crate::ClientBuilder")]
 
 pub mod auth;
 #[cfg(feature = "axum")]

@@ -177,9 +177,7 @@ pub(crate) fn error(kind: &'static str) {
         "protocol" => metrics::counter!(ERRORS_TOTAL, "kind" => "protocol").increment(1),
         "too_large" => metrics::counter!(ERRORS_TOTAL, "kind" => "too_large").increment(1),
         "io" => metrics::counter!(ERRORS_TOTAL, "kind" => "io").increment(1),
-        "write_timeout" => {
-            metrics::counter!(ERRORS_TOTAL, "kind" => "write_timeout").increment(1)
-        }
+        "write_timeout" => metrics::counter!(ERRORS_TOTAL, "kind" => "write_timeout").increment(1),
         "binding" => metrics::counter!(ERRORS_TOTAL, "kind" => "binding").increment(1),
         "validation" => metrics::counter!(ERRORS_TOTAL, "kind" => "validation").increment(1),
         "handler" => metrics::counter!(ERRORS_TOTAL, "kind" => "handler").increment(1),

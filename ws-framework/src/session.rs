@@ -23,10 +23,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
 /// The peer address recorded when the host stack did not tell.
-pub(crate) const UNKNOWN_PEER: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-    0,
-);
+pub(crate) const UNKNOWN_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 /// A service's settings, read and checked once: what every upgrade to it needs besides its
 /// state.
@@ -163,7 +161,10 @@ pub(crate) async fn admit<S: Service>(
         peer: peer.unwrap_or(UNKNOWN_PEER),
         secure,
     };
-    Ok((Response::from_parts(head, Full::new(Bytes::new())), admitted))
+    Ok((
+        Response::from_parts(head, Full::new(Bytes::new())),
+        admitted,
+    ))
 }
 
 /// Runs an admitted connection over `io` until it ends: the driver and the dispatch loop in

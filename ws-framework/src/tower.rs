@@ -322,8 +322,7 @@ pub async fn upgrade_request<S: Service, B>(
     peer: Option<SocketAddr>,
 ) -> UpgradeResponse {
     static DEFAULT: OnceLock<MountConfig> = OnceLock::new();
-    upgrade_request_with::<S, B>(req, state, peer, DEFAULT.get_or_init(MountConfig::default))
-        .await
+    upgrade_request_with::<S, B>(req, state, peer, DEFAULT.get_or_init(MountConfig::default)).await
 }
 
 /// [`upgrade_request`] with `config`.
@@ -379,9 +378,7 @@ fn prepared<S: Service>() -> Result<Arc<Prepared>> {
 }
 
 /// Takes the request's upgrade handle and head; the body is of no use.
-pub(crate) fn split<B>(
-    mut req: Request<B>,
-) -> (hyper::upgrade::OnUpgrade, http::request::Parts) {
+pub(crate) fn split<B>(mut req: Request<B>) -> (hyper::upgrade::OnUpgrade, http::request::Parts) {
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, _body) = req.into_parts();
     (on_upgrade, parts)

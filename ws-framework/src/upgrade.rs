@@ -177,7 +177,16 @@ impl UpgradeRequest {
     }
 
     /// The client's certificate chain (DER, leaf first) when it presented one over mutual TLS
-    /// (see [`crate::tls::ClientCertMode`]); the TLS layer has already verified it.
+    /// (see [`ClientCertMode`][client-cert-mode]); the TLS layer has already verified it.
+    ///
+    #[cfg_attr(
+        feature = "tls",
+        doc = "[client-cert-mode]: crate::tls::ClientCertMode"
+    )]
+    #[cfg_attr(
+        not(feature = "tls"),
+        doc = "[client-cert-mode]: crate::ListenerConfig"
+    )]
     pub fn peer_certificates(&self) -> Option<&[Vec<u8>]> {
         self.parts
             .extensions

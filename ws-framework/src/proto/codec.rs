@@ -217,6 +217,10 @@ pub struct Decoder {
     inflate: Option<Decompressor>,
     header: Option<(FrameHeader, usize)>,
     partial: Option<Partial>,
+    /// UTF-8 check of the part of an uncompressed text frame that has arrived so far, so that
+    /// invalid text fails before the rest of a long frame arrives: the validator and how many
+    /// payload bytes it has seen.
+    lookahead: Option<(Utf8Validator, usize)>,
 }
 
 impl fmt::Debug for Decoder {
@@ -238,6 +242,7 @@ impl Decoder {
             inflate,
             header: None,
             partial: None,
+            lookahead: None,
         }
     }
 
@@ -283,9 +288,11 @@ impl Decoder {
             };
             let payload_len = header.payload_len as usize;
             if buf.len() < header_len + payload_len {
+                self.check_partial_text(&header, &buf[header_len..])?;
                 return Ok(None);
             }
             self.header = None;
+            self.lookahead = None;
             buf.advance(header_len);
             let mut payload = if payload_len <= COPY_OUT_LIMIT {
                 // Small payloads are copied out so the read buffer stays unshared and is reused
@@ -303,6 +310,31 @@ impl Decoder {
                 return Ok(Some(event));
             }
         }
+    }
+
+    /// Validates the arrived part of an uncompressed text frame (fail fast on invalid UTF-8).
+    fn check_partial_text(&mut self, h: &FrameHeader, arrived: &[u8]) -> Result<(), ProtocolError> {
+        let is_text = match h.opcode {
+            OpCode::Text => !h.rsv1,
+            OpCode::Continuation => self.partial.as_ref().is_some_and(|p| p.text && !p.compressed),
+            _ => false,
+        };
+        if !is_text {
+            return Ok(());
+        }
+        let (validator, seen) = self.lookahead.get_or_insert_with(|| {
+            let carried = self.partial.as_ref().map(|p| p.utf8.clone()).unwrap_or_default();
+            (carried, 0)
+        });
+        if arrived.len() <= *seen {
+            return Ok(());
+        }
+        let mut chunk = arrived[*seen..].to_vec();
+        if let Some(mask) = h.mask {
+            super::mask::apply_mask_at(&mut chunk, mask, *seen);
+        }
+        *seen = arrived.len();
+        validator.feed(&chunk).map_err(|_| invalid_utf8())
     }
 
     fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
@@ -962,5 +994,39 @@ mod tests {
         assert_eq!(wire[1], 0x84);
         assert_ne!(&wire[2..6], &wire[12..16], "mask keys repeat");
         assert_ne!(&wire[6..10], b"aaaa");
+    }
+}
+
+#[cfg(test)]
+mod fail_fast_tests {
+    use super::*;
+    use crate::proto::CloseCode;
+
+    #[test]
+    fn invalid_text_fails_before_the_whole_frame_arrives() {
+        // A 200-byte text frame announced; the first 10 bytes arrive and hold invalid UTF-8.
+        let mut dec = Decoder::new(Role::Client, Limits::default(), None);
+        let mut buf = BytesMut::from(&[0x81, 126, 0, 200][..]);
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b"abc\xffdefghi");
+        assert_eq!(dec.decode(&mut buf).unwrap_err().code, CloseCode::INVALID_PAYLOAD);
+    }
+
+    #[test]
+    fn valid_text_arriving_in_pieces_is_accepted() {
+        let text = "ünïcödé ".repeat(30);
+        let mut wire = vec![0x81, 126];
+        wire.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        wire.extend_from_slice(text.as_bytes());
+        let mut dec = Decoder::new(Role::Client, Limits::default(), None);
+        let mut buf = BytesMut::new();
+        let mut events = Vec::new();
+        for piece in wire.chunks(7) {
+            buf.extend_from_slice(piece);
+            while let Some(ev) = dec.decode(&mut buf).unwrap() {
+                events.push(ev);
+            }
+        }
+        assert_eq!(events, vec![Event::Message(Message::text(text.as_str()))]);
     }
 }
