@@ -816,7 +816,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 }
                 Ok(None) => {}
                 Err(err) => {
-                    if state.inbox.iter().any(|i| matches!(i, Incoming::Message(_))) {
+                    if state
+                        .inbox
+                        .iter()
+                        .any(|i| matches!(i, Incoming::Message(_)))
+                    {
                         // Messages before the bad frame were fine: let the application take
                         // (and answer) them first; the connection fails when the inbox is empty.
                         state.deferred_failure = Some(err);

@@ -316,14 +316,21 @@ impl Decoder {
     fn check_partial_text(&mut self, h: &FrameHeader, arrived: &[u8]) -> Result<(), ProtocolError> {
         let is_text = match h.opcode {
             OpCode::Text => !h.rsv1,
-            OpCode::Continuation => self.partial.as_ref().is_some_and(|p| p.text && !p.compressed),
+            OpCode::Continuation => self
+                .partial
+                .as_ref()
+                .is_some_and(|p| p.text && !p.compressed),
             _ => false,
         };
         if !is_text {
             return Ok(());
         }
         let (validator, seen) = self.lookahead.get_or_insert_with(|| {
-            let carried = self.partial.as_ref().map(|p| p.utf8.clone()).unwrap_or_default();
+            let carried = self
+                .partial
+                .as_ref()
+                .map(|p| p.utf8.clone())
+                .unwrap_or_default();
             (carried, 0)
         });
         if arrived.len() <= *seen {
@@ -1009,7 +1016,10 @@ mod fail_fast_tests {
         let mut buf = BytesMut::from(&[0x81, 126, 0, 200][..]);
         assert_eq!(dec.decode(&mut buf), Ok(None));
         buf.extend_from_slice(b"abc\xffdefghi");
-        assert_eq!(dec.decode(&mut buf).unwrap_err().code, CloseCode::INVALID_PAYLOAD);
+        assert_eq!(
+            dec.decode(&mut buf).unwrap_err().code,
+            CloseCode::INVALID_PAYLOAD
+        );
     }
 
     #[test]
