@@ -206,8 +206,14 @@ impl Listener {
         hub: Hub,
     ) -> Result<Self> {
         // TLS misconfiguration fails here, before the port is taken.
-        let acceptor = Acceptor::new(&config)?;
+        Acceptor::new(&config)?;
         let tcp = TcpListener::bind(addr).await.map_err(Error::Connection)?;
+        Self::from_tcp(tcp, config, hub)
+    }
+
+    /// Serves on an already bound socket (for example one handed over by a process manager).
+    pub fn from_tcp(tcp: TcpListener, config: ListenerConfig, hub: Hub) -> Result<Self> {
+        let acceptor = Acceptor::new(&config)?;
         let local_addr = tcp.local_addr().map_err(Error::Connection)?;
         Ok(Self {
             inner: Arc::new(Inner {

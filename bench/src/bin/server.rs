@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use ws_bench::args::{fail, Args};
+use ws_framework::{on_binary, on_text};
 
 const USAGE: &str = "usage: server --impl engine|tungstenite|fastwebsockets|macros \
                      [--addr 127.0.0.1:0|PORT] [--threads 1] [--core N] [--lifetime SECS]";
@@ -180,31 +181,33 @@ async fn serve_engine(listener: TcpListener) -> std::io::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // The #[ws_service] echo: the slot for issue 7's fourth server.
 
-/// Flip to `true` once [`serve_macros`] holds the real echo service.
-const MACROS_READY: bool = false;
+/// The `#[ws_service]` echo is in place.
+const MACROS_READY: bool = true;
 
-/// The `#[ws_service]` echo server, through ws-framework's `Listener`.
-///
-/// To fill in once the macros land (the lead): declare the service at module level, e.g.
-///
-/// ```ignore
-/// struct Echo;
-/// #[ws_framework::ws_service(path = "/", max_frame_size = 67108864, max_message_size = 67108864)]
-/// impl Echo {
-///     #[on_text]
-///     async fn text(&self, text: Utf8Bytes) -> Utf8Bytes { text }
-///     #[on_binary]
-///     async fn binary(&self, data: Bytes) -> Bytes { data }
-/// }
-/// ```
-///
-/// and serve it here from the already bound `listener` (or bind `Listener` to its address
-/// after dropping it), with compression on as for `engine`; the load generator connects to
-/// path `/`. Add `macros` to the `ws-framework` features of this package, set
-/// [`MACROS_READY`], and the matrix runs it with `--impls engine,macros,tungstenite,...`.
+/// The echo of `examples/echo_server.rs`, declared with `#[ws_service]`: the path users take.
+#[derive(Default)]
+struct MacroEcho;
+
+#[ws_framework::ws_service("/*", max_frame_size = 64 << 20, max_message_size = 64 << 20)]
+impl MacroEcho {
+    #[on_text]
+    async fn text(&self, text: ws_framework::Utf8Bytes) -> ws_framework::Utf8Bytes {
+        text
+    }
+    #[on_binary]
+    async fn binary(&self, data: bytes::Bytes) -> bytes::Bytes {
+        data
+    }
+}
+
+/// Serves [`MacroEcho`] through ws-framework's `Listener` on the already bound socket, with
+/// compression on (as for `engine`) and keepalive pings off (they would add frames to the run).
 async fn serve_macros(listener: TcpListener) -> std::io::Result<()> {
-    drop(listener);
-    Ok(())
+    let config = ws_framework::ListenerConfig::default().keepalive(None);
+    let listener = ws_framework::Listener::from_tcp(listener, config, ws_framework::Hub::default())
+        .map_err(std::io::Error::other)?;
+    listener.attach::<MacroEcho>().map_err(std::io::Error::other)?;
+    listener.run().await.map_err(std::io::Error::other)
 }
 
 // ---------------------------------------------------------------------------------------------
