@@ -206,7 +206,9 @@ async fn serve_macros(listener: TcpListener) -> std::io::Result<()> {
     let config = ws_framework::ListenerConfig::default().keepalive(None);
     let listener = ws_framework::Listener::from_tcp(listener, config, ws_framework::Hub::default())
         .map_err(std::io::Error::other)?;
-    listener.attach::<MacroEcho>().map_err(std::io::Error::other)?;
+    listener
+        .attach::<MacroEcho>()
+        .map_err(std::io::Error::other)?;
     listener.run().await.map_err(std::io::Error::other)
 }
 
