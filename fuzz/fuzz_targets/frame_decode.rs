@@ -27,7 +27,7 @@ use ws_framework::proto::frame::{FrameHeader, MAX_CONTROL_PAYLOAD};
 use ws_framework::proto::{CloseCode, ProtocolError, Role};
 
 const LIMITS: [Limits; 8] = [
-    // The brief's "small" limits.
+    // Small limits: 64 KiB frames, 256 KiB messages.
     Limits {
         max_frame_size: 64 << 10,
         max_message_size: 256 << 10,

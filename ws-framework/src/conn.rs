@@ -32,7 +32,9 @@ pub struct ConnConfig {
     pub limits: Limits,
     /// Outbound fragment size; 0 never fragments (default 64 KiB).
     pub max_send_frame_size: usize,
-    /// How long to wait for the peer's close frame after ours (default 60 s; `None` waits forever).
+    /// How long to wait for the peer's close frame after ours (default 60 s; `None` waits
+    /// forever). Also bounds how long the last frames may take to leave once the connection is
+    /// done (at least one second, so a zero timeout still sends the close frame).
     pub close_timeout: Option<Duration>,
     /// Bytes that may wait in the outbound buffer before senders wait (default 1 MiB).
     pub write_buffer_limit: usize,
@@ -729,6 +731,10 @@ impl<S> std::fmt::Debug for Driver<S> {
     }
 }
 
+/// The least time given to the last frames (our close frame) to leave once the connection is
+/// done, whatever the close timeout.
+const FLUSH_GRACE: Duration = Duration::from_secs(1);
+
 /// Read at least this much at a time.
 const READ_CHUNK: usize = 8 << 10;
 
@@ -1012,7 +1018,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
         if closing || phase_done {
             // Waiting for the peer's close frame, for the last frames to leave (a peer that
             // stopped reading), or, as a client, for the server to close TCP: all bounded by
-            // the close timeout.
+            // the close timeout. Our own last frames always get at least FLUSH_GRACE, so a
+            // zero close timeout ("don't wait for the reply") still sends the close frame.
+            let timeout = if closing {
+                timeout
+            } else {
+                timeout.map(|t| t.max(FLUSH_GRACE))
+            };
             if let Some(t) = timeout {
                 let timer = this
                     .timer
