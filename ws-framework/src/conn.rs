@@ -363,6 +363,7 @@ impl WebSocket {
             keepalive: config.keepalive,
             keepalive_timer: None,
             awaiting_pong: false,
+            defer_timer: None,
         };
         (Self { shared }, driver)
     }
@@ -721,6 +722,8 @@ pub struct Driver<S> {
     keepalive: Option<Keepalive>,
     keepalive_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     awaiting_pong: bool,
+    /// Bounds how long a deferred failure waits for the application to take its messages.
+    defer_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<S> std::fmt::Debug for Driver<S> {
@@ -997,6 +1000,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             // A ping was queued or the connection failed: run the loop again to flush.
             cx.waker().wake_by_ref();
             return Poll::Pending;
+        }
+        {
+            // A protocol violation waits for the application to take the good messages before
+            // it, but not forever: an application that stopped reading must not hold the
+            // connection open.
+            let mut state = this.shared.lock();
+            if state.deferred_failure.is_some() {
+                let timer = this
+                    .defer_timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(FLUSH_GRACE)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    if let Some(err) = state.deferred_failure.take() {
+                        state.fail(err);
+                    }
+                }
+            }
         }
         if this.shared.lock().aborted {
             this.read_closed = true;
