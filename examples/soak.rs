@@ -168,12 +168,8 @@ async fn drive(args: &Args) -> Result<(), String> {
             .map_err(|e| format!("connection {c}: {e}"))?;
         tokio::spawn(driver);
         sockets.push(ws);
-        if c + 1 == half {
-            tokio::time::sleep(Duration::from_millis(200)).await; // let the server settle for the reading
-        }
     }
     let open_secs = opened.elapsed().as_secs_f64();
-    let plain_rss = rss_kib(pid);
     let idle_rss = rss_kib(pid);
     let per_conn = |rss: u64| (rss.saturating_sub(base_rss)) as f64 / args.connections as f64;
     println!(
@@ -181,7 +177,6 @@ async fn drive(args: &Args) -> Result<(), String> {
         args.connections,
         args.connections as f64 / open_secs
     );
-    let _ = plain_rss;
 
     // Exchange: every connection sends its messages in order and checks each echo.
     let lost = Arc::new(AtomicU64::new(0));
