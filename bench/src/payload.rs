@@ -10,7 +10,8 @@ pub enum Kind {
     Text,
     /// Pseudo-random bytes (a binary frame; incompressible).
     Binary,
-    /// JSON-like text: arrays of records with varied ids, names and words (a text frame;
+    /// JSON-like text: arrays of records with varied ids, names and words, or at sizes too small
+    /// for one record (below about 200 bytes) a flat object of such fields (a text frame;
     /// compresses like real JSON, not like a repeated string).
     Json,
 }
@@ -85,9 +86,19 @@ impl Rng {
     }
 }
 
-/// How many distinct JSON templates a pool holds: more than fit in a 32 KiB deflate window at
-/// 4 KiB, so compression cannot just point back at an identical earlier message.
+/// How many distinct JSON templates a pool holds at least: at 4 KiB more than fit in a 32 KiB
+/// deflate window, so compression cannot just point back at an identical earlier message.
 const JSON_TEMPLATES: usize = 64;
+/// Smaller messages get more templates, `JSON_SPAN` bytes of them in all (at most
+/// `JSON_TEMPLATES_MAX`): 1,024 at 64 B, again twice the deflate window, so a template comes
+/// back only after the window forgot it.
+const JSON_SPAN: usize = 64 << 10;
+const JSON_TEMPLATES_MAX: usize = 4096;
+
+/// How many JSON templates a pool of `size`-byte messages holds (64 from 1 KiB up).
+pub fn json_templates(size: usize) -> usize {
+    (JSON_SPAN / size.max(1)).clamp(JSON_TEMPLATES, JSON_TEMPLATES_MAX)
+}
 
 impl Pool {
     /// Templates of `size` bytes of `kind`.
@@ -122,10 +133,10 @@ impl Pool {
             }
             Kind::Json => {
                 let mut rng = Rng::new(0x150b_1ec7);
-                let templates = (0..JSON_TEMPLATES)
+                let templates = (0..json_templates(size))
                     .map(|_| json_document(size, &mut rng))
                     .collect();
-                let seq_offset = if size >= JSON_PREFIX.len() + SEQ_DIGITS + 2 {
+                let seq_offset = if size >= JSON_MIN {
                     JSON_PREFIX.len()
                 } else {
                     0
@@ -223,8 +234,12 @@ const WORDS: &[&str] = &[
     "express",
 ];
 
-/// A JSON document of exactly `size` bytes (padded with spaces before the final brace; cut
-/// short, and no longer valid JSON, only when `size` is too small for one record).
+/// The smallest JSON document: the sequence slot alone, `{"seq":"0000000000000000"}`.
+const JSON_MIN: usize = JSON_PREFIX.len() + SEQ_DIGITS + 2;
+
+/// A JSON document of exactly `size` bytes (padded with spaces before the final brace): an
+/// array of records, or a flat object (`json_flat`) when not even one record fits; cut short,
+/// and no longer valid JSON, only below `JSON_MIN` bytes.
 fn json_document(size: usize, rng: &mut Rng) -> Vec<u8> {
     let mut doc = String::with_capacity(size + 256);
     doc.push_str(JSON_PREFIX);
@@ -262,6 +277,9 @@ fn json_document(size: usize, rng: &mut Rng) -> Vec<u8> {
         }
         rec.push_str("\"}");
         if doc.len() + rec.len() + 2 > size {
+            if first && size >= JSON_MIN {
+                return json_flat(size, rng);
+            }
             break;
         }
         doc.push_str(&rec);
@@ -277,6 +295,66 @@ fn json_document(size: usize, rng: &mut Rng) -> Vec<u8> {
         bytes.extend(close);
     }
     bytes.truncate(size);
+    bytes
+}
+
+/// A flat JSON object of exactly `size` (at least `JSON_MIN`) bytes, for sizes too small for a
+/// record: the sequence slot, then fields of the records' kinds in a random order with random
+/// values (those that fit), then a `note` of words filling exactly what is left (spaces before
+/// the final brace only below 39 bytes, where no note fits). At 64 B, for example:
+/// `{"seq":"0000000000000000","ts":1700027429047,"note":"express p"}`.
+fn json_flat(size: usize, rng: &mut Rng) -> Vec<u8> {
+    debug_assert!(size >= JSON_MIN);
+    let mut doc = String::with_capacity(size + 64);
+    doc.push_str(JSON_PREFIX);
+    doc.push_str(&"0".repeat(SEQ_DIGITS));
+    doc.push('"');
+    let word = |rng: &mut Rng| WORDS[rng.below(WORDS.len() as u64) as usize];
+    let mut fields = [0usize, 1, 2, 3, 4, 5, 6, 7];
+    for i in (1..fields.len()).rev() {
+        fields.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    // What a note needs: its key and quotes, and a few letters.
+    const NOTE: &str = ",\"note\":\"\"";
+    let reserve = if size >= JSON_MIN + NOTE.len() + 3 {
+        NOTE.len() + 3
+    } else {
+        0
+    };
+    for f in fields {
+        let field = match f {
+            0 => format!(",\"id\":{}", rng.below(10_000_000)),
+            1 => format!(",\"user\":\"{}-{}\"", word(rng), rng.below(1000)),
+            2 => format!(",\"status\":\"{}\"", word(rng)),
+            3 => format!(",\"amount\":{}.{:02}", rng.below(100_000), rng.below(100)),
+            4 => format!(",\"ts\":{}", 1_700_000_000_000u64 + rng.below(100_000_000)),
+            5 => format!(",\"tag\":\"{}\"", word(rng)),
+            6 => format!(",\"qty\":{}", 1 + rng.below(99)),
+            _ => format!(",\"ok\":{}", rng.below(2) == 1),
+        };
+        if doc.len() + field.len() + reserve < size {
+            doc.push_str(&field);
+        }
+    }
+    let room = size - 1 - doc.len();
+    if reserve > 0 {
+        let mut note = String::new();
+        while note.len() < room - NOTE.len() {
+            if !note.is_empty() {
+                note.push(' ');
+            }
+            note.push_str(word(rng));
+        }
+        note.truncate(room - NOTE.len());
+        if note.ends_with(' ') {
+            note.pop();
+            note.push('s');
+        }
+        let _ = write!(doc, ",\"note\":\"{note}\"");
+    }
+    let mut bytes = doc.into_bytes();
+    bytes.resize(size - 1, b' ');
+    bytes.push(b'}');
     bytes
 }
 
@@ -312,5 +390,59 @@ mod tests {
         assert!(doc.starts_with("{\"seq\":\"0000000000000007\",\"items\":[{\"id\":"));
         assert!(doc.ends_with('}'));
         assert_ne!(pool.templates[0], pool.templates[1]);
+    }
+
+    #[test]
+    fn small_json_is_valid_varied_json() {
+        for size in [26, 27, 40, 64, 100, 150, 200, 300, 1024, 4096] {
+            let pool = Pool::new(Kind::Json, size);
+            assert_eq!(pool.seq_offset, JSON_PREFIX.len(), "{size}");
+            assert_eq!(pool.templates.len(), json_templates(size));
+            let distinct: std::collections::HashSet<&Vec<u8>> = pool.templates.iter().collect();
+            if size >= 64 {
+                assert!(
+                    distinct.len() * 100 >= pool.templates.len() * 95,
+                    "{size}: {} distinct of {}",
+                    distinct.len(),
+                    pool.templates.len()
+                );
+            }
+            for seq in [0u64, 1, 0x1234_5678_9abc_def0, u64::MAX] {
+                let m = pool.message(seq);
+                assert_eq!(m.len(), size);
+                let v: serde_json::Value = serde_json::from_slice(&m)
+                    .unwrap_or_else(|e| panic!("{size}: {e}: {}", String::from_utf8_lossy(&m)));
+                assert_eq!(v["seq"].as_str(), Some(format!("{seq:016x}").as_str()));
+            }
+        }
+        // At 64 B: several fields, no padding before the final brace.
+        let pool = Pool::new(Kind::Json, 64);
+        for t in &pool.templates {
+            let v: serde_json::Value = serde_json::from_slice(t).unwrap();
+            let doc = String::from_utf8_lossy(t);
+            assert!(v.as_object().unwrap().len() >= 3, "{doc}");
+            let body = doc.strip_suffix('}').unwrap();
+            assert_eq!(body, body.trim_end(), "{doc}");
+        }
+    }
+
+    /// The array-of-records documents (1 KiB and up) are exactly those of earlier runs, so
+    /// their results stay comparable.
+    #[test]
+    fn large_json_is_unchanged() {
+        for (size, expected) in [
+            (1024, 0x171c_37d7_f047_c477u64),
+            (4096, 0x5ffc_fd23_beb0_3104),
+            (16384, 0x8fce_098d_a949_0885),
+        ] {
+            let pool = Pool::new(Kind::Json, size);
+            assert_eq!(pool.templates.len(), 64);
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in pool.templates.iter().flatten() {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x100_0000_01b3);
+            }
+            assert_eq!(h, expected, "{size}");
+        }
     }
 }

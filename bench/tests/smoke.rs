@@ -50,6 +50,8 @@ fn every_server_echoes_every_kind() {
             "--kind text --size 64 --connections 4 --inflight 8",
             "--kind binary --size 100k --connections 2 --inflight 2",
             "--kind json --size 4k --connections 2 --compression",
+            // Below the server's deflate threshold: compressed requests, uncompressed replies.
+            "--kind json --size 64 --connections 4 --compression",
         ] {
             let (ok, v) = load(&s.1, s.0.id(), args);
             assert!(ok, "{which} {args}: {v}");

@@ -137,6 +137,9 @@ struct State {
     inbox_bytes: usize,
     reader: Option<Waker>,
     driver: Option<Waker>,
+    /// The driver stopped reading because the inbox is full; the reader wakes it once it took
+    /// something (and only then: a wake per message would cost a task poll per message).
+    driver_parked_on_inbox: bool,
     phase: Phase,
     close_sent: bool,
     /// Why the connection ended (or is ending), reported to readers once the inbox is empty.
@@ -324,6 +327,7 @@ impl WebSocket {
             inbox_bytes: 0,
             reader: None,
             driver: None,
+            driver_parked_on_inbox: false,
             phase: Phase::Open,
             close_sent: false,
             end: None,
@@ -410,8 +414,10 @@ impl WebSocket {
             if let Incoming::Message(m) = &item {
                 state.inbox_bytes -= m.len();
             }
-            // Room freed: let the driver read on.
-            state.wake_driver();
+            if std::mem::take(&mut state.driver_parked_on_inbox) {
+                // Room freed: let the driver read on.
+                state.wake_driver();
+            }
             return Poll::Ready(Ok(item));
         }
         if let Some(err) = state.deferred_failure.take() {
@@ -458,16 +464,13 @@ impl WebSocket {
         } else {
             "binary data"
         };
-        self.wait_for_room_bounded(attempted).await?;
-        let mut state = self.shared.lock();
-        Self::check_open(&state, attempted)?;
-        let was_empty = state.wbuf.is_empty();
-        let State { encoder, wbuf, .. } = &mut *state;
-        encoder.encode_message(&message, wbuf)?;
-        if was_empty {
-            state.wake_driver();
+        if !self.encode_now(&message, attempted, false)? {
+            // Slow path: wait for room (bounded by the write timeout), then queue regardless.
+            // Boxed: its timer would otherwise make every `send` future (and so every
+            // connection's task) larger.
+            Box::pin(self.wait_for_room_bounded(attempted)).await?;
+            self.encode_now(&message, attempted, true)?;
         }
-        drop(state);
         if self.shared.role == Role::Server {
             crate::observability::message_out(
                 crate::observability::Kind::of(&message),
@@ -475,6 +478,23 @@ impl WebSocket {
             );
         }
         Ok(())
+    }
+
+    /// Queues `message` under one lock: `Ok(false)` when the outbound buffer is full (and
+    /// `force` is off).
+    fn encode_now(&self, message: &Message, attempted: &'static str, force: bool) -> Result<bool> {
+        let mut state = self.shared.lock();
+        Self::check_open(&state, attempted)?;
+        if !force && state.wbuf.len() >= state.write_limit {
+            return Ok(false);
+        }
+        let was_empty = state.wbuf.is_empty();
+        let State { encoder, wbuf, .. } = &mut *state;
+        encoder.encode_message(message, wbuf)?;
+        if was_empty {
+            state.wake_driver();
+        }
+        Ok(true)
     }
 
     /// Sends `message` without waiting: `Ok(false)` when the outbound buffer is full. `shared`
@@ -537,7 +557,13 @@ impl WebSocket {
         }
         // Bounded like data: a peer that pings a service answering pings itself, and never
         // reads, must not grow the buffer either.
-        self.wait_for_room_bounded(attempted).await?;
+        let full = {
+            let state = self.shared.lock();
+            state.wbuf.len() >= state.write_limit
+        };
+        if full {
+            Box::pin(self.wait_for_room_bounded(attempted)).await?;
+        }
         let mut state = self.shared.lock();
         Self::check_open(&state, attempted)?;
         let was_empty = state.wbuf.is_empty();
@@ -738,8 +764,15 @@ impl<S> std::fmt::Debug for Driver<S> {
 /// done, whatever the close timeout.
 const FLUSH_GRACE: Duration = Duration::from_secs(1);
 
-/// Read at least this much at a time.
+/// Read at least this much at a time into a connection's own buffer.
 const READ_CHUNK: usize = 8 << 10;
+
+/// The per-thread buffer that reads land in when no frame is partly buffered.
+const SCRATCH_SIZE: usize = 64 << 10;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
 
 enum Step {
     Progress,
@@ -805,25 +838,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Step {
-        if self.read_closed {
-            return Step::Idle;
+    /// Decodes every complete frame in `buf` under one lock. `None` when more bytes are needed
+    /// (and the inbox has room): the caller reads.
+    fn decode_all(&mut self, buf: &mut BytesMut, cx: &mut Context<'_>) -> Option<Step> {
+        let mut state = self.shared.lock();
+        if matches!(state.phase, Phase::Done) {
+            drop(state);
+            return Some(self.poll_drain_until_eof(cx));
         }
-        {
-            let mut state = self.shared.lock();
-            if matches!(state.phase, Phase::Done) {
-                drop(state);
-                return self.poll_drain_until_eof(cx);
-            }
+        let mut progressed = false;
+        loop {
             if state.inbox.len() >= INBOX_MESSAGES || state.inbox_bytes >= INBOX_BYTES {
-                return Step::Idle; // The reader will wake us when it takes something.
+                // The reader will wake us when it takes something.
+                state.driver_parked_on_inbox = true;
+                return Some(if progressed {
+                    Step::Progress
+                } else {
+                    Step::Idle
+                });
             }
-            match self.decoder.decode(&mut self.rbuf) {
+            if buf.is_empty() {
+                return progressed.then_some(Step::Progress);
+            }
+            match self.decoder.decode(buf) {
                 Ok(Some(event)) => {
                     Self::handle_event(&mut state, event);
-                    return Step::Progress;
+                    progressed = true;
+                    if matches!(state.phase, Phase::Done) {
+                        return Some(Step::Progress);
+                    }
                 }
-                Ok(None) => {}
+                Ok(None) => return progressed.then_some(Step::Progress),
                 Err(err) => {
                     if state
                         .inbox
@@ -839,17 +884,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     }
                     drop(state);
                     self.read_closed = true;
-                    return Step::Progress;
+                    return Some(Step::Progress);
                 }
             }
         }
-        let want = self
-            .decoder
-            .bytes_needed(self.rbuf.len())
-            .unwrap_or(0)
-            .clamp(READ_CHUNK, 1 << 20);
-        // Room for the whole frame being parsed (up to 1 MiB), so a big frame arrives in as few
-        // reads as the socket allows.
+    }
+
+    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.read_closed {
+            return Step::Idle;
+        }
+        let mut rbuf = std::mem::take(&mut self.rbuf);
+        let decoded = self.decode_all(&mut rbuf, cx);
+        self.rbuf = rbuf;
+        if let Some(step) = decoded {
+            return step;
+        }
+        let needed = self.decoder.bytes_needed(self.rbuf.len());
+        if self.rbuf.is_empty() && needed.is_none_or(|n| n <= SCRATCH_SIZE / 2) {
+            if let Some(step) = self.poll_read_scratch(cx) {
+                return step;
+            }
+        }
+        // A frame is partly here: read into the connection's buffer, with room for the whole
+        // frame (up to 1 MiB), so a big frame arrives in as few reads as the socket allows.
+        let want = needed.unwrap_or(0).clamp(READ_CHUNK, 1 << 20);
         if self.rbuf.capacity() - self.rbuf.len() < want {
             self.rbuf.reserve(want);
         }
@@ -872,6 +931,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             }
             Poll::Pending => Step::Idle,
         }
+    }
+
+    /// Reads into this thread's scratch buffer when nothing is buffered, decodes from there and
+    /// keeps only what is left of a partial frame: an idle connection holds no read buffer, and
+    /// small messages (copied out by the decoder) cost no buffer of their own. `None` when the
+    /// scratch buffer is in use (a re-entrant poll): the caller reads the ordinary way.
+    fn poll_read_scratch(&mut self, cx: &mut Context<'_>) -> Option<Step> {
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.try_borrow_mut().ok()?;
+            scratch.clear();
+            if scratch.capacity() < SCRATCH_SIZE {
+                // New, or shared with a large payload split off the last read.
+                *scratch = BytesMut::with_capacity(SCRATCH_SIZE);
+            }
+            let mut read_buf = ReadBuf::uninit(scratch.spare_capacity_mut());
+            let step = match Pin::new(&mut self.stream).poll_read(cx, &mut read_buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = read_buf.filled().len();
+                    if n == 0 {
+                        self.on_eof();
+                        return Some(Step::Progress);
+                    }
+                    // SAFETY: `poll_read` initialised the first `n` bytes of the spare capacity.
+                    unsafe { scratch.set_len(n) };
+                    // Whatever the decoder did, it made progress: bytes arrived.
+                    let _ = self.decode_all(&mut scratch, cx);
+                    if !scratch.is_empty() {
+                        // A partial frame, or frames the full inbox could not take yet.
+                        self.rbuf.extend_from_slice(&scratch);
+                        scratch.clear();
+                    }
+                    Step::Progress
+                }
+                Poll::Ready(Err(e)) => {
+                    self.on_io_error(e);
+                    Step::Progress
+                }
+                Poll::Pending => {
+                    if self.rbuf.capacity() > 0 {
+                        // Idle: give the connection's own buffer back.
+                        self.rbuf = BytesMut::new();
+                    }
+                    Step::Idle
+                }
+            };
+            Some(step)
+        })
     }
 
     /// After the closing handshake a client waits for the server to close TCP (RFC 6455 7.1.1);
@@ -980,6 +1086,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             {
                 state.driver = Some(cx.waker().clone());
             }
+            if state.aborted {
+                drop(state);
+                this.read_closed = true;
+                this.shutdown_done = true; // cut, not a graceful shutdown
+                return this.finish(cx);
+            }
         }
         // Bounded so one busy connection cannot monopolise a worker thread.
         let mut budget_left = false;
@@ -1001,11 +1113,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        {
+        let (phase_done, closing, wbuf_empty, timeout) = {
+            let mut state = this.shared.lock();
             // A protocol violation waits for the application to take the good messages before
             // it, but not forever: an application that stopped reading must not hold the
             // connection open.
-            let mut state = this.shared.lock();
             if state.deferred_failure.is_some() {
                 let timer = this
                     .defer_timer
@@ -1016,14 +1128,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
                     }
                 }
             }
-        }
-        if this.shared.lock().aborted {
-            this.read_closed = true;
-            this.shutdown_done = true; // cut, not a graceful shutdown
-            return this.finish(cx);
-        }
-        let (phase_done, closing, wbuf_empty, timeout) = {
-            let state = this.shared.lock();
+            if state.aborted {
+                drop(state);
+                this.read_closed = true;
+                this.shutdown_done = true;
+                return this.finish(cx);
+            }
+            if state.wbuf.is_empty() {
+                // Nothing in flight: give back a write buffer grown by a burst.
+                state.wbuf.shrink_idle();
+            }
             (
                 matches!(state.phase, Phase::Done),
                 matches!(state.phase, Phase::CloseSent),

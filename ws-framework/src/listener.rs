@@ -601,7 +601,7 @@ impl<S: Service> Route for ServiceRoute<S> {
                 Err(refusal) => return refusal,
             };
             let route = self.clone();
-            tokio::spawn(async move {
+            let fut = async move {
                 let upgraded = match on_upgrade.await {
                     Ok(upgraded) => upgraded,
                     Err(e) => {
@@ -619,12 +619,24 @@ impl<S: Service> Route for ServiceRoute<S> {
                         return;
                     }
                 };
-                let stream = parts.io.into_inner();
-                let read_buf = BytesMut::from(&parts.read_buf[..]);
+                // Only the bytes read past the request are kept: hyper's `read_buf` is a view of
+                // its whole read buffer (8 KiB), which would otherwise stay allocated for the
+                // connection's lifetime.
+                let hyper::upgrade::Parts {
+                    io, read_buf: past, ..
+                } = parts;
+                let stream = io.into_inner();
+                let read_buf = if past.is_empty() {
+                    BytesMut::new()
+                } else {
+                    BytesMut::from(&past[..])
+                };
+                drop(past);
                 route
                     .run_connection(admitted, stream, read_buf, listener)
                     .await;
-            });
+            };
+            tokio::spawn(fut);
             response
         })
     }

@@ -56,11 +56,16 @@
 //! `handler` (a handler's `Err`), `panic` (a handler panicked), `upgrade` (the upgraded stream
 //! could not be had), `other`.
 //!
+//! The message and byte counters are registered once per thread and recorder, and their handles
+//! kept: a recorder that forgets idle series (the Prometheus exporter's `idle_timeout` with
+//! counters in its mask) would lose their later updates.
+//!
 //! `examples/metrics.rs` in the repository exports them for Prometheus.
 
 use crate::error::Error;
 use crate::proto::Message;
 use http::StatusCode;
+use std::cell::RefCell;
 
 /// The gauge of open connections.
 pub const CONNECTIONS_OPEN: &str = "ws_connections_open";
@@ -95,55 +100,151 @@ impl Kind {
     }
 }
 
-// The label values are literals in every call, so the keys are static: no allocation per update.
-macro_rules! count_message {
-    ($direction:literal, $kind:expr, $bytes:expr) => {{
-        let bytes = $bytes as u64;
-        match $kind {
-            Kind::Text => count_message!(@ $direction, "text", bytes),
-            Kind::Binary => count_message!(@ $direction, "binary", bytes),
-            Kind::Ping => count_message!(@ $direction, "ping", bytes),
-            Kind::Pong => count_message!(@ $direction, "pong", bytes),
-            Kind::Close => count_message!(@ $direction, "close", bytes),
-        }
-    }};
-    (@ $direction:literal, $kind:literal, $bytes:ident) => {{
-        metrics::counter!(MESSAGES_TOTAL, "direction" => $direction, "kind" => $kind).increment(1);
-        metrics::counter!(BYTES_TOTAL, "direction" => $direction, "kind" => $kind)
-            .increment($bytes);
-    }};
+/// Which way a message went: the `direction` label.
+#[derive(Clone, Copy)]
+enum Direction {
+    In,
+    Out,
 }
 
-macro_rules! count_many {
-    ($kind:literal, $count:ident, $bytes:ident) => {{
-        metrics::counter!(MESSAGES_TOTAL, "direction" => "out", "kind" => $kind).increment($count);
-        metrics::counter!(BYTES_TOTAL, "direction" => "out", "kind" => $kind)
-            .increment($bytes as u64);
-    }};
+// Per-message counting goes through handles cached per thread.
+//
+// `metrics::counter!(MESSAGES_TOTAL, "direction" => .., "kind" => ..)` builds a `metrics::Key`
+// and hashes it (the name is a `const`, not a literal, so the key is not a static) and the
+// recorder then looks the key up in its registry, on every update; two updates per message in
+// each direction came to ~22% of the user-space instructions of an echoed message under
+// callgrind (in a micro-benchmark, ~600 instructions per counted message without a recorder
+// and ~1,500 with the Prometheus one, a third of them in `Key::builder` and rapidhash). Here each thread registers a (name, direction, kind) counter once, on its
+// first use, keeps the `Counter` handle, and a counted message costs two thread-local
+// accesses, a pointer comparison and the handles' increments (an atomic add each for the usual
+// recorders): under 100 instructions.
+//
+// The handles are keyed by the identity of the recorder `metrics::with_recorder` yields (data
+// and vtable pointers): a recorder installed later, or a thread-local one
+// (`metrics::with_local_recorder`, `set_default_local_recorder`), gets its own handles,
+// registered lazily as before (a series appears only once something was counted in it).
+// Caveats: a thread-local recorder dropped and another of the same type allocated at the same
+// address would be taken for the old one and its updates lost into the old handles (the global
+// recorder is `'static`, so this cannot happen to it); a recorder that drops idle series from
+// its registry (the Prometheus exporter's `idle_timeout` on counters) leaves the handles of a
+// dropped series counting into nothing; and one that registers by more than the key (e.g.
+// `metrics-tracing-context`, labels from the current span) sees one registration per thread,
+// not one per update.
+
+/// The counters of messages and of their bytes, by direction and kind: one slot of
+/// [`MessageCounters::counters`] per (name, direction, kind).
+const SLOTS: usize = 2 * 2 * 5;
+
+struct MessageCounters {
+    /// The recorder the handles come from (none yet); only compared, never dereferenced.
+    recorder: Option<*const dyn metrics::Recorder>,
+    /// Registered on first use; `[name][direction][kind]`, name 0 `MESSAGES_TOTAL` and 1
+    /// `BYTES_TOTAL`, direction and kind in declaration order.
+    counters: [Option<metrics::Counter>; SLOTS],
+}
+
+thread_local! {
+    static MESSAGE_COUNTERS: RefCell<MessageCounters> = const {
+        RefCell::new(MessageCounters {
+            recorder: None,
+            counters: [const { None }; SLOTS],
+        })
+    };
+}
+
+/// The recorder `metrics` uses on this thread now, as an identity.
+fn current_recorder() -> *const dyn metrics::Recorder {
+    metrics::with_recorder(|recorder| {
+        let recorder: *const (dyn metrics::Recorder + '_) = recorder;
+        // SAFETY: a change of the trait object's lifetime bound only (same type, same layout),
+        // which a cast may not do; the pointer is only ever compared, never dereferenced.
+        unsafe {
+            std::mem::transmute::<
+                *const (dyn metrics::Recorder + '_),
+                *const (dyn metrics::Recorder + 'static),
+            >(recorder)
+        }
+    })
+}
+
+/// Registers the counter of `bytes` (else of messages) for `direction` and `kind`, with the
+/// current recorder. The labels are literals, so the keys need no allocation.
+fn register(bytes: bool, direction: Direction, kind: Kind) -> metrics::Counter {
+    macro_rules! by_kind {
+        ($name:expr, $direction:literal) => {
+            match kind {
+                Kind::Text => metrics::counter!($name, "direction" => $direction, "kind" => "text"),
+                Kind::Binary => {
+                    metrics::counter!($name, "direction" => $direction, "kind" => "binary")
+                }
+                Kind::Ping => metrics::counter!($name, "direction" => $direction, "kind" => "ping"),
+                Kind::Pong => metrics::counter!($name, "direction" => $direction, "kind" => "pong"),
+                Kind::Close => {
+                    metrics::counter!($name, "direction" => $direction, "kind" => "close")
+                }
+            }
+        };
+    }
+    match (bytes, direction) {
+        (false, Direction::In) => by_kind!(MESSAGES_TOTAL, "in"),
+        (false, Direction::Out) => by_kind!(MESSAGES_TOTAL, "out"),
+        (true, Direction::In) => by_kind!(BYTES_TOTAL, "in"),
+        (true, Direction::Out) => by_kind!(BYTES_TOTAL, "out"),
+    }
+}
+
+/// Adds `messages` messages of `bytes` bytes in all to the counters of `direction` and `kind`.
+fn count_messages(direction: Direction, kind: Kind, messages: u64, bytes: u64) {
+    let recorder = current_recorder();
+    let cached = MESSAGE_COUNTERS.try_with(|cache| {
+        // Busy only if a recorder counts messages from inside `register_counter` or
+        // `increment`; gone while the thread's locals are destroyed. Either way, the slow path.
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return false;
+        };
+        if !cache
+            .recorder
+            .is_some_and(|cached| std::ptr::eq(cached, recorder))
+        {
+            cache.recorder = Some(recorder);
+            cache.counters = [const { None }; SLOTS];
+        }
+        let slot = direction as usize * 5 + kind as usize;
+        cache.counters[slot]
+            .get_or_insert_with(|| register(false, direction, kind))
+            .increment(messages);
+        cache.counters[10 + slot]
+            .get_or_insert_with(|| register(true, direction, kind))
+            .increment(bytes);
+        true
+    });
+    if !matches!(cached, Ok(true)) {
+        register(false, direction, kind).increment(messages);
+        register(true, direction, kind).increment(bytes);
+    }
 }
 
 /// A message taken by the dispatch loop.
 pub(crate) fn message_in(kind: Kind, bytes: usize) {
-    count_message!("in", kind, bytes);
+    count_messages(Direction::In, kind, 1, bytes as u64);
 }
 
 /// A message queued for sending by a server-side connection.
 pub(crate) fn message_out(kind: Kind, bytes: usize) {
-    count_message!("out", kind, bytes);
+    count_messages(Direction::Out, kind, 1, bytes as u64);
 }
 
 /// The same message queued on `count` server-side connections (a broadcast).
 pub(crate) fn messages_out(kind: Kind, count: usize, bytes_each: usize) {
-    if count == 0 {
+    if count == 0 || !matches!(kind, Kind::Text | Kind::Binary) {
         return;
     }
-    let bytes = count * bytes_each;
-    let count = count as u64;
-    match kind {
-        Kind::Text => count_many!("text", count, bytes),
-        Kind::Binary => count_many!("binary", count, bytes),
-        _ => {}
-    }
+    count_messages(
+        Direction::Out,
+        kind,
+        count as u64,
+        (count * bytes_each) as u64,
+    );
 }
 
 /// A connection opened.
@@ -223,5 +324,116 @@ mod tests {
         assert_eq!(error_kind(&Error::PayloadBinding("x".into())), "binding");
         assert_eq!(error_kind(&Error::WriteTimedOut), "write_timeout");
         assert_eq!(error_kind(&Error::ReadTimedOut), "other");
+    }
+
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// A recorder that keeps its counters by key and counts its registrations.
+    #[derive(Default)]
+    struct Counting {
+        counters: Mutex<HashMap<Key, Arc<AtomicU64>>>,
+        registrations: AtomicUsize,
+    }
+
+    impl Recorder for Counting {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+            assert_eq!(
+                metadata.target(),
+                module_path!().trim_end_matches("::tests")
+            );
+            self.registrations.fetch_add(1, Ordering::Relaxed);
+            let mut counters = self.counters.lock().unwrap();
+            Counter::from_arc(counters.entry(key.clone()).or_default().clone())
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    impl Counting {
+        /// (messages, bytes) counted for `direction` and `kind`, `None` when never registered.
+        fn get(&self, direction: &str, kind: &str) -> (Option<u64>, Option<u64>) {
+            let counters = self.counters.lock().unwrap();
+            let value = |name: &str| {
+                counters.iter().find_map(|(key, value)| {
+                    let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+                    (key.name() == name && labels == [("direction", direction), ("kind", kind)])
+                        .then(|| value.load(Ordering::Relaxed))
+                })
+            };
+            (value(MESSAGES_TOTAL), value(BYTES_TOTAL))
+        }
+
+        fn series(&self) -> usize {
+            self.counters.lock().unwrap().len()
+        }
+
+        fn registrations(&self) -> usize {
+            self.registrations.load(Ordering::Relaxed)
+        }
+    }
+
+    #[test]
+    fn message_counters_follow_the_recorder() {
+        let first = Counting::default();
+        let second = Counting::default();
+        metrics::with_local_recorder(&first, || {
+            for _ in 0..3 {
+                message_in(Kind::Text, 5);
+            }
+            message_in(Kind::Binary, 7);
+            message_out(Kind::Close, 2);
+            messages_out(Kind::Text, 4, 10);
+            messages_out(Kind::Binary, 0, 10);
+            messages_out(Kind::Ping, 3, 1);
+        });
+        assert_eq!(first.get("in", "text"), (Some(3), Some(15)));
+        assert_eq!(first.get("in", "binary"), (Some(1), Some(7)));
+        assert_eq!(first.get("out", "close"), (Some(1), Some(2)));
+        assert_eq!(first.get("out", "text"), (Some(4), Some(40)));
+        // Only what was counted is registered, and once per thread.
+        assert_eq!(first.get("out", "binary"), (None, None));
+        assert_eq!(first.get("out", "ping"), (None, None));
+        assert_eq!(first.series(), 8);
+        assert_eq!(first.registrations(), 8);
+
+        // Another recorder gets its own handles; the first keeps its counts.
+        metrics::with_local_recorder(&second, || {
+            message_in(Kind::Text, 1);
+            message_in(Kind::Pong, 0);
+        });
+        assert_eq!(second.get("in", "text"), (Some(1), Some(1)));
+        assert_eq!(second.get("in", "pong"), (Some(1), Some(0)));
+        assert_eq!(second.series(), 4);
+        assert_eq!(first.get("in", "text"), (Some(3), Some(15)));
+
+        // Back and forth, nested.
+        metrics::with_local_recorder(&first, || {
+            message_in(Kind::Text, 5);
+            metrics::with_local_recorder(&second, || message_in(Kind::Text, 1));
+            message_in(Kind::Text, 5);
+        });
+        assert_eq!(first.get("in", "text"), (Some(5), Some(25)));
+        assert_eq!(second.get("in", "text"), (Some(2), Some(2)));
+        assert_eq!(first.series(), 8);
+
+        // Without them, neither sees anything.
+        message_in(Kind::Text, 5);
+        assert_eq!(first.get("in", "text"), (Some(5), Some(25)));
+        assert_eq!(second.get("in", "text"), (Some(2), Some(2)));
     }
 }

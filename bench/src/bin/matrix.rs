@@ -19,13 +19,17 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use ws_bench::args::{fail, Args};
+use ws_bench::args::{fail, parse_size, Args};
 use ws_bench::sys;
 
 const USAGE: &str = "usage: matrix [--reps 3] [--duration 5] [--warmup 1] \
     [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...] [--idle-connections 10000] \
     [--server-core 0] [--load-core 1] [--no-pin] [--quick] [--out DIR] [--bin-dir DIR] [--list] \
     [--from target/bench/matrix-TIME.jsonl (print the tables of a saved run again)]";
+
+/// The size from which ws-framework's servers compress a message (their default): smaller
+/// replies go uncompressed even when permessage-deflate is negotiated.
+const DEFLATE_THRESHOLD: usize = ws_framework::proto::deflate::DEFAULT_THRESHOLD;
 
 /// The baseline every ratio is taken against.
 const BASELINE: &str = "tungstenite";
@@ -48,6 +52,9 @@ struct Scenario {
     load_args: Vec<String>,
     /// `None`: every server; otherwise only these.
     only: Option<&'static [&'static str]>,
+    /// For a compression scenario: the id of its uncompressed twin, which the compression
+    /// table sets it against.
+    twin: Option<&'static str>,
 }
 
 fn scenarios(idle_connections: usize) -> Vec<Scenario> {
@@ -59,6 +66,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Echo,
             load_args: a("--kind text --size 64 --connections 1 --inflight 1"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "text64x100",
@@ -66,6 +74,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Echo,
             load_args: a("--kind text --size 64 --connections 100 --inflight 1"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "text64x100x16",
@@ -73,6 +82,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Echo,
             load_args: a("--kind text --size 64 --connections 100 --inflight 16"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "bin16kx10",
@@ -80,6 +90,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Echo,
             load_args: a("--kind binary --size 16k --connections 10 --inflight 1"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "bin1mx1",
@@ -87,6 +98,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Echo,
             load_args: a("--kind binary --size 1m --connections 1 --inflight 1"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "json4kx10",
@@ -94,6 +106,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Echo,
             load_args: a("--kind json --size 4k --connections 10 --inflight 1"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "json4kx10z",
@@ -101,6 +114,23 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Compression,
             load_args: a("--kind json --size 4k --connections 10 --inflight 1 --compression"),
             only: Some(&["engine", "macros"]),
+            twin: Some("json4kx10"),
+        },
+        Scenario {
+            id: "json64x100",
+            title: "64 B JSON text, 100 conns",
+            table: Table::Echo,
+            load_args: a("--kind json --size 64 --connections 100 --inflight 1"),
+            only: None,
+            twin: None,
+        },
+        Scenario {
+            id: "json64x100z",
+            title: "64 B JSON text, 100 conns, compression offered",
+            table: Table::Compression,
+            load_args: a("--kind json --size 64 --connections 100 --inflight 1 --compression"),
+            only: Some(&["engine", "macros"]),
+            twin: Some("json64x100"),
         },
         Scenario {
             id: "handshake",
@@ -108,6 +138,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             table: Table::Handshake,
             load_args: a("--mode handshake --connections 16"),
             only: None,
+            twin: None,
         },
         Scenario {
             id: "idle",
@@ -119,6 +150,7 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
                 v
             },
             only: None,
+            twin: None,
         },
     ]
 }
@@ -395,6 +427,14 @@ fn rerender(path: &Path, chosen: Vec<Scenario>, impls: &[String]) {
     println!("{out}");
 }
 
+/// The message size a scenario's load arguments ask for (`--size`), if any.
+fn load_size(s: &Scenario) -> Option<usize> {
+    s.load_args
+        .windows(2)
+        .find(|w| w[0] == "--size")
+        .and_then(|w| parse_size(&w[1]))
+}
+
 fn impls_for(s: &Scenario, impls: &[String]) -> Vec<String> {
     impls
         .iter()
@@ -651,40 +691,44 @@ fn render(
         }
         out.push('\n');
     }
-    let comp: Vec<&Scenario> = chosen
-        .iter()
-        .filter(|s| s.table == Table::Compression)
-        .collect();
-    let plain = chosen.iter().find(|s| s.id == "json4kx10");
-    if !comp.is_empty() {
-        out.push_str("### permessage-deflate (ws-framework against its own uncompressed run, 4 KiB JSON-like text, 10 conns)\n\n");
+    for s in chosen.iter().filter(|s| s.table == Table::Compression) {
+        let plain = chosen.iter().find(|p| Some(p.id) == s.twin);
+        let what = plain.map_or(s.title, |p| p.title);
+        out.push_str(&format!(
+            "### permessage-deflate (ws-framework against its own uncompressed run, {what})\n\n"
+        ));
+        if load_size(s).is_some_and(|n| n < DEFLATE_THRESHOLD) {
+            out.push_str(&format!(
+                "The server compresses only messages of at least {DEFLATE_THRESHOLD} bytes (its \
+                 default threshold), so its replies go uncompressed here: only the client→server \
+                 bytes shrink.\n\n"
+            ));
+        }
         out.push_str("| server | compression | msgs/s | wire bytes/msg client→server | wire bytes/msg server→client | server CPU µs/msg | p99 µs |\n");
         out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
-        for s in &comp {
-            for i in impls {
-                let Some(z) = get(s, i) else { continue };
-                let p = plain.and_then(|p| get(p, i));
-                for (label, r) in [("off", p), ("on", Some(z))] {
-                    let Some(r) = r else { continue };
-                    let m = |k: &str| median(r, k);
-                    out.push_str(&format!(
-                        "| {i} | {label} | {} | {} | {} | {} | {} |\n",
-                        fmt(m("msgs_per_s"), 0),
-                        fmt(m("wire_tx_per_msg"), 0),
-                        fmt(m("wire_rx_per_msg"), 0),
-                        fmt(m("server_cpu_us_per_msg"), 2),
-                        fmt(m("p99_us"), 1),
-                    ));
-                }
-                if let Some(p) = p {
-                    out.push_str(&format!(
-                        "| {i} | on ÷ off | {} | {} | {} | {} | |\n",
-                        paired(z, p, "msgs_per_s", false),
-                        paired(z, p, "wire_tx_per_msg", false),
-                        paired(z, p, "wire_rx_per_msg", false),
-                        paired(z, p, "server_cpu_us_per_msg", false),
-                    ));
-                }
+        for i in impls {
+            let Some(z) = get(s, i) else { continue };
+            let p = plain.and_then(|p| get(p, i));
+            for (label, r) in [("off", p), ("on", Some(z))] {
+                let Some(r) = r else { continue };
+                let m = |k: &str| median(r, k);
+                out.push_str(&format!(
+                    "| {i} | {label} | {} | {} | {} | {} | {} |\n",
+                    fmt(m("msgs_per_s"), 0),
+                    fmt(m("wire_tx_per_msg"), 0),
+                    fmt(m("wire_rx_per_msg"), 0),
+                    fmt(m("server_cpu_us_per_msg"), 2),
+                    fmt(m("p99_us"), 1),
+                ));
+            }
+            if let Some(p) = p {
+                out.push_str(&format!(
+                    "| {i} | on ÷ off | {} | {} | {} | {} | |\n",
+                    paired(z, p, "msgs_per_s", false),
+                    paired(z, p, "wire_tx_per_msg", false),
+                    paired(z, p, "wire_rx_per_msg", false),
+                    paired(z, p, "server_cpu_us_per_msg", false),
+                ));
             }
         }
         out.push('\n');
@@ -737,5 +781,35 @@ fn render(
             ));
         }
         out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every compression scenario is its uncompressed twin plus `--compression`, on
+    /// ws-framework's servers only.
+    #[test]
+    fn compression_scenarios_have_their_twins() {
+        let all = scenarios(10);
+        let mut ids: Vec<&str> = all.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "duplicate ids");
+        let mut n = 0;
+        for z in all.iter().filter(|s| s.table == Table::Compression) {
+            let twin = z.twin.expect("a compression scenario names its twin");
+            let plain = all.iter().find(|s| s.id == twin).expect("the twin exists");
+            assert_eq!(plain.table, Table::Echo, "{}", z.id);
+            assert_eq!(z.id, format!("{twin}z"));
+            let mut args = plain.load_args.clone();
+            args.push("--compression".into());
+            assert_eq!(z.load_args, args, "{}", z.id);
+            assert_eq!(z.only, Some(&["engine", "macros"][..]));
+            n += 1;
+        }
+        assert_eq!(n, 2);
+        assert_eq!(load_size(&all[0]), Some(64));
     }
 }

@@ -499,6 +499,9 @@ impl fmt::Debug for WriteBuf {
 /// Payloads at least this big are queued by reference instead of being copied.
 const COPY_LIMIT: usize = 4096;
 
+/// The most an empty write buffer keeps allocated between bursts.
+const IDLE_TAIL_CAPACITY: usize = 2048;
+
 impl WriteBuf {
     /// An empty buffer.
     pub fn new() -> Self {
@@ -520,6 +523,14 @@ impl WriteBuf {
         self.len += bytes.len();
     }
 
+    /// Frees the buffer's memory when nothing is queued and a burst left it larger than a few
+    /// small frames need.
+    pub fn shrink_idle(&mut self) {
+        if self.len == 0 && self.tail.capacity() > IDLE_TAIL_CAPACITY {
+            self.tail = BytesMut::new();
+        }
+    }
+
     /// Queues already-encoded frames (shared by many connections, not copied when large).
     pub fn push_encoded(&mut self, frames: Bytes) {
         self.push_bytes(frames);
@@ -533,6 +544,16 @@ impl WriteBuf {
         self.seal();
         self.len += bytes.len();
         self.chunks.push_back(bytes);
+    }
+
+    /// As `push_bytes`, cloning (a reference count; for a `Vec`-backed `Bytes` an allocation)
+    /// only when the payload is queued rather than copied.
+    fn push_bytes_ref(&mut self, bytes: &Bytes) {
+        if bytes.len() < COPY_LIMIT {
+            self.push_slice(bytes);
+        } else {
+            self.push_bytes(bytes.clone());
+        }
     }
 
     fn seal(&mut self) {
@@ -703,13 +724,18 @@ impl Encoder {
                         code: super::CloseCode::INTERNAL_ERROR,
                         reason: "compression failed",
                     })?;
-                let body = Bytes::copy_from_slice(&compressed);
+                if compressed.len() < COPY_LIMIT && compressed.len() <= self.frame_size() {
+                    // One small frame: straight from the scratch buffer into the write buffer.
+                    self.encode_slice_frame(true, opcode, &compressed, out);
+                } else {
+                    let body = Bytes::copy_from_slice(&compressed);
+                    self.encode_data(opcode, true, &body, out);
+                }
                 self.scratch = compressed;
-                self.encode_data(opcode, true, body, out);
                 return Ok(());
             }
         }
-        self.encode_data(opcode, false, payload.clone(), out);
+        self.encode_data(opcode, false, payload, out);
         Ok(())
     }
 
@@ -717,32 +743,36 @@ impl Encoder {
         &mut self,
         opcode: OpCode,
         compressed: bool,
-        payload: Bytes,
+        payload: &Bytes,
         out: &mut WriteBuf,
     ) {
-        let frame_size = if self.max_frame_size == 0 {
-            usize::MAX
-        } else {
-            self.max_frame_size
-        };
+        let frame_size = self.frame_size();
         if payload.len() <= frame_size {
             self.encode_frame(true, compressed, opcode, payload, out);
             return;
         }
-        let mut rest = payload;
+        let mut rest = payload.clone();
         let mut first = true;
         while !rest.is_empty() {
             let piece = rest.split_to(frame_size.min(rest.len()));
             let op = if first { opcode } else { OpCode::Continuation };
-            self.encode_frame(rest.is_empty(), compressed && first, op, piece, out);
+            self.encode_frame(rest.is_empty(), compressed && first, op, &piece, out);
             first = false;
+        }
+    }
+
+    fn frame_size(&self) -> usize {
+        if self.max_frame_size == 0 {
+            usize::MAX
+        } else {
+            self.max_frame_size
         }
     }
 
     /// Appends a ping, pong or close frame; the payload must be at most 125 bytes.
     pub fn encode_control(&mut self, opcode: OpCode, payload: &[u8], out: &mut WriteBuf) {
         debug_assert!(opcode.is_control() && payload.len() <= super::frame::MAX_CONTROL_PAYLOAD);
-        self.encode_frame(true, false, opcode, Bytes::copy_from_slice(payload), out);
+        self.encode_frame_from_slice(opcode, payload, out);
     }
 
     /// Appends a close frame; `None` sends one without a status code.
@@ -754,12 +784,50 @@ impl Encoder {
         self.encode_control(OpCode::Close, &payload, out);
     }
 
+    /// A final, uncompressed frame whose payload is copied into the buffer (control frames).
+    fn encode_frame_from_slice(&mut self, opcode: OpCode, payload: &[u8], out: &mut WriteBuf) {
+        self.encode_slice_frame(false, opcode, payload, out);
+    }
+
+    /// A final frame whose payload is copied into the buffer.
+    fn encode_slice_frame(
+        &mut self,
+        rsv1: bool,
+        opcode: OpCode,
+        payload: &[u8],
+        out: &mut WriteBuf,
+    ) {
+        let mask = match self.role {
+            Role::Client => Some(self.masks.next()),
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin: true,
+            rsv1,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; FrameHeader::MAX_LEN];
+        let n = header.encode(&mut head);
+        out.push_slice(&head[..n]);
+        let start = out.tail.len();
+        out.push_slice(payload);
+        if let Some(mask) = mask {
+            apply_mask(&mut out.tail[start..], mask);
+        }
+    }
+
+    /// Appends one frame. Small payloads are copied into the buffer's tail; large ones are
+    /// queued as they are (a reference count, no copy) when no mask applies.
     fn encode_frame(
         &mut self,
         fin: bool,
         rsv1: bool,
         opcode: OpCode,
-        payload: Bytes,
+        payload: &Bytes,
         out: &mut WriteBuf,
     ) {
         let mask = match self.role {
@@ -779,11 +847,11 @@ impl Encoder {
         let n = header.encode(&mut head);
         out.push_slice(&head[..n]);
         match mask {
-            None => out.push_bytes(payload),
+            None => out.push_bytes_ref(payload),
             Some(mask) => {
                 // Masking needs a private copy anyway: write it straight into the buffer.
                 let start = out.tail.len();
-                out.push_slice(&payload);
+                out.push_slice(payload);
                 apply_mask(&mut out.tail[start..], mask);
             }
         }
