@@ -103,7 +103,7 @@ impl ::ws_framework::__private::Service for ChatServer {
                     .into_reply(::ws_framework::__private::kind::on_open, __ws_ret)
             }
             ::ws_framework::__private::Event::Text(__ws_text) => {
-                match ::ws_framework::__private::bind_message_text(&__ws_text) {
+                match ::ws_framework::__private::bind_message_text(__ws_text) {
                     ::core::result::Result::Ok(__ws_payload) => {
                         let __ws_ret = Self::message(
                                 self,
@@ -124,7 +124,7 @@ impl ::ws_framework::__private::Service for ChatServer {
                 }
             }
             ::ws_framework::__private::Event::Binary(__ws_data) => {
-                match ::ws_framework::__private::bind_message_binary(&__ws_data) {
+                match ::ws_framework::__private::bind_message_binary(__ws_data) {
                     ::core::result::Result::Ok(__ws_payload) => {
                         let __ws_ret = Self::message(
                                 self,

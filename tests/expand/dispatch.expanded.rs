@@ -77,7 +77,7 @@ impl ::ws_framework::__private::Service for Feed {
                     ::core::option::Option::Some(
                         __ws_key,
                     ) if __ws_key.value() == "subscribe" => {
-                        match ::ws_framework::__private::bind_text(&__ws_text) {
+                        match ::ws_framework::__private::bind_text(__ws_text) {
                             ::core::result::Result::Ok(__ws_payload) => {
                                 let __ws_ret = Self::subscribe_message(self, __ws_payload)
                                     .await;
@@ -119,7 +119,7 @@ impl ::ws_framework::__private::Service for Feed {
                             )
                     }
                     _ => {
-                        match ::ws_framework::__private::bind_text(&__ws_text) {
+                        match ::ws_framework::__private::bind_text(__ws_text) {
                             ::core::result::Result::Ok(__ws_payload) => {
                                 let __ws_ret = Self::other(self, __ws_payload).await;
                                 (&&&&&::ws_framework::__private::Ret(&__ws_ret))

@@ -34,7 +34,7 @@ impl ::ws_framework::__private::Service for Echo {
         use ::ws_framework::__private::autoref::*;
         match __ws_event {
             ::ws_framework::__private::Event::Text(__ws_text) => {
-                match ::ws_framework::__private::bind_text(&__ws_text) {
+                match ::ws_framework::__private::bind_text(__ws_text) {
                     ::core::result::Result::Ok(__ws_payload) => {
                         let __ws_ret = Self::text(self, __ws_payload).await;
                         (&&&&&::ws_framework::__private::Ret(&__ws_ret))
@@ -50,7 +50,7 @@ impl ::ws_framework::__private::Service for Echo {
                 }
             }
             ::ws_framework::__private::Event::Binary(__ws_data) => {
-                match ::ws_framework::__private::bind_binary(&__ws_data) {
+                match ::ws_framework::__private::bind_binary(__ws_data) {
                     ::core::result::Result::Ok(__ws_payload) => {
                         let __ws_ret = Self::binary(self, __ws_payload).await;
                         (&&&&&::ws_framework::__private::Ret(&__ws_ret))

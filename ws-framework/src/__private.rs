@@ -467,28 +467,28 @@ pub fn state<'a, S, T: StateArg<'a, S>>(state: &'a Arc<S>) -> T {
 )]
 pub trait TextPayload: Sized {
     /// Binds the text.
-    fn from_text(text: &Utf8Bytes) -> Result<Self, Error>;
+    fn from_text(text: Utf8Bytes) -> Result<Self, Error>;
 }
 
 impl<T: DeserializeOwned + 'static> TextPayload for T {
-    fn from_text(text: &Utf8Bytes) -> Result<Self, Error> {
-        // `Utf8Bytes` itself is handed over without a copy.
-        if let Some(same) = same_type::<Utf8Bytes, T>(text) {
-            return Ok(same);
+    fn from_text(text: Utf8Bytes) -> Result<Self, Error> {
+        // `Utf8Bytes` itself is handed over as it is: no copy, not even a clone.
+        match same_type::<Utf8Bytes, T>(text) {
+            Ok(same) => Ok(same),
+            Err(text) => binding::from_text(&text),
         }
-        binding::from_text(text)
     }
 }
 
-/// `value` as a `T` when `T` is `V` (a shared-buffer clone, no copy of the payload).
-fn same_type<V: Clone + 'static, T: 'static>(value: &V) -> Option<T> {
+/// `value` as a `T` when `T` is `V`; `Err(value)` otherwise.
+fn same_type<V: 'static, T: 'static>(value: V) -> std::result::Result<T, V> {
     if std::any::TypeId::of::<V>() != std::any::TypeId::of::<T>() {
-        return None;
+        return Err(value);
     }
-    let copy = std::mem::ManuallyDrop::new(value.clone());
-    // SAFETY: `V` and `T` are the same type (equal `TypeId`s), and the clone is moved out
+    let value = std::mem::ManuallyDrop::new(value);
+    // SAFETY: `V` and `T` are the same type (equal `TypeId`s), and the value is moved out
     // exactly once (ManuallyDrop keeps it from being dropped here).
-    Some(unsafe { std::mem::transmute_copy::<V, T>(&copy) })
+    Ok(unsafe { std::mem::transmute_copy::<V, T>(&value) })
 }
 
 /// A binary payload (`#[on_binary]`).
@@ -500,16 +500,16 @@ fn same_type<V: Clone + 'static, T: 'static>(value: &V) -> Option<T> {
 )]
 pub trait BinaryPayload: Sized {
     /// Binds the bytes.
-    fn from_binary(bytes: &Bytes) -> Result<Self, Error>;
+    fn from_binary(bytes: Bytes) -> Result<Self, Error>;
 }
 
 impl<T: DeserializeOwned + 'static> BinaryPayload for T {
-    fn from_binary(bytes: &Bytes) -> Result<Self, Error> {
-        // `Bytes` itself is handed over without a copy.
-        if let Some(same) = same_type::<Bytes, T>(bytes) {
-            return Ok(same);
+    fn from_binary(bytes: Bytes) -> Result<Self, Error> {
+        // `Bytes` itself is handed over as it is.
+        match same_type::<Bytes, T>(bytes) {
+            Ok(same) => Ok(same),
+            Err(bytes) => binding::from_binary(&bytes),
         }
-        binding::from_binary(bytes)
     }
 }
 
@@ -525,22 +525,22 @@ pub trait MessagePayload: TextPayload + BinaryPayload {}
 impl<T: TextPayload + BinaryPayload> MessagePayload for T {}
 
 /// Binds the payload of `#[on_text]` or a dispatch handler.
-pub fn bind_text<T: TextPayload>(text: &Utf8Bytes) -> Result<T, Error> {
+pub fn bind_text<T: TextPayload>(text: Utf8Bytes) -> Result<T, Error> {
     T::from_text(text)
 }
 
 /// Binds the payload of `#[on_binary]`.
-pub fn bind_binary<T: BinaryPayload>(bytes: &Bytes) -> Result<T, Error> {
+pub fn bind_binary<T: BinaryPayload>(bytes: Bytes) -> Result<T, Error> {
     T::from_binary(bytes)
 }
 
 /// Binds the payload of `#[on_message]` from text.
-pub fn bind_message_text<T: MessagePayload>(text: &Utf8Bytes) -> Result<T, Error> {
+pub fn bind_message_text<T: MessagePayload>(text: Utf8Bytes) -> Result<T, Error> {
     T::from_text(text)
 }
 
 /// Binds the payload of `#[on_message]` from binary.
-pub fn bind_message_binary<T: MessagePayload>(bytes: &Bytes) -> Result<T, Error> {
+pub fn bind_message_binary<T: MessagePayload>(bytes: Bytes) -> Result<T, Error> {
     T::from_binary(bytes)
 }
 

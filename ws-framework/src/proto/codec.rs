@@ -125,6 +125,12 @@ impl PartialEq<&str> for Utf8Bytes {
 }
 
 /// A complete data message.
+///
+/// The payload of a received message is shared, not copied: a large one is a view of the
+/// buffer it was read into, a small one (512 bytes or less) a slice of a 4 KiB chunk shared
+/// with other small messages received on the same thread. That memory is freed when the last
+/// message using it is dropped, so to keep a payload for a long time (a history, a cache),
+/// keep a copy (`String`, `Vec<u8>`, `Bytes::copy_from_slice`) rather than the payload itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A text message (always valid UTF-8).
@@ -202,6 +208,37 @@ impl Default for Limits {
 
 /// Payloads up to this size are copied out of the read buffer rather than split off it.
 const COPY_OUT_LIMIT: usize = 2048;
+
+/// Payloads up to this size are copied into a chunk shared with other small payloads received
+/// on the same thread, instead of an allocation of their own.
+const SHARED_CHUNK_LIMIT: usize = 512;
+
+/// The size of those shared chunks. A chunk is freed when the last payload in it is dropped, so
+/// a small payload kept for a long time keeps (at most) its chunk alive.
+const SHARED_CHUNK: usize = 4096;
+
+thread_local! {
+    static SMALL_PAYLOADS: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
+/// A private copy of a small payload: a slice of this thread's current shared chunk (no
+/// allocation per message; dropping it is a reference-count decrement), or its own
+/// allocation above [`SHARED_CHUNK_LIMIT`].
+fn copy_small(src: &[u8]) -> BytesMut {
+    if src.len() > SHARED_CHUNK_LIMIT {
+        return BytesMut::from(src);
+    }
+    SMALL_PAYLOADS.with(|cell| {
+        let Ok(mut chunk) = cell.try_borrow_mut() else {
+            return BytesMut::from(src);
+        };
+        if chunk.capacity() < src.len() {
+            *chunk = BytesMut::with_capacity(SHARED_CHUNK);
+        }
+        chunk.extend_from_slice(src);
+        chunk.split()
+    })
+}
 
 struct Partial {
     text: bool,
@@ -297,7 +334,7 @@ impl Decoder {
             let mut payload = if payload_len <= COPY_OUT_LIMIT {
                 // Small payloads are copied out so the read buffer stays unshared and is reused
                 // for the next read instead of being reallocated.
-                let small = BytesMut::from(&buf[..payload_len]);
+                let small = copy_small(&buf[..payload_len]);
                 buf.advance(payload_len);
                 small
             } else {

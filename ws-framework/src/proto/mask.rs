@@ -1,4 +1,4 @@
-//! Payload masking (RFC 6455 section 5.3), a machine word at a time.
+//! Payload masking (RFC 6455 section 5.3), 32 bytes at a time.
 
 /// XORs `buf` with the 4-byte `mask`, as if `buf` started at offset 0 of the masked payload.
 #[inline]
@@ -8,29 +8,36 @@ pub fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
 
 /// XORs `buf` with `mask`, where `buf` starts at byte `offset` of the masked payload.
 ///
-/// Lets a payload be unmasked in pieces as it arrives.
+/// Lets a payload be unmasked in pieces as it arrives. Blocks of 32 bytes are XORed as fixed
+/// arrays, which the compiler turns into SIMD instructions (two SSE2 operations on plain
+/// x86-64); then 8-byte words, then single bytes. Every block is a multiple of 4 bytes long,
+/// so the mask stays in phase from one to the next. No alignment is needed: the loads are
+/// unaligned ones.
 pub fn apply_mask_at(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     let mut mask = mask;
     mask.rotate_left(offset % 4);
-    // Bytes before the first 8-byte boundary, one at a time.
-    // SAFETY-free alternative to align_to_mut: split at the first index where the pointer is aligned.
-    let head = buf.as_ptr().align_offset(8).min(buf.len());
-    let (head_bytes, rest) = buf.split_at_mut(head);
-    for (i, byte) in head_bytes.iter_mut().enumerate() {
-        *byte ^= mask[i % 4];
+    let mut wide = [0u8; 32];
+    for (i, byte) in wide.iter_mut().enumerate() {
+        *byte = mask[i % 4];
     }
-    mask.rotate_left(head % 4);
+    let mut blocks = buf.chunks_exact_mut(32);
+    for block in &mut blocks {
+        for (byte, m) in block.iter_mut().zip(wide.iter()) {
+            *byte ^= m;
+        }
+    }
+    let rest = blocks.into_remainder();
     let word = u64::from_ne_bytes([
         mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
     ]);
-    let mut chunks = rest.chunks_exact_mut(8);
-    for chunk in &mut chunks {
+    let mut words = rest.chunks_exact_mut(8);
+    for chunk in &mut words {
         let value = u64::from_ne_bytes([
             chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
         ]) ^ word;
         chunk.copy_from_slice(&value.to_ne_bytes());
     }
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
+    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
         *byte ^= mask[i % 4];
     }
 }

@@ -431,7 +431,7 @@ impl Gen<'_> {
             return self.call(handler, &|_| TokenStream::new());
         };
         let bind = Ident::new(bind, Span::call_site());
-        let bound = located(quote!(#p::#bind(&#source)), ends(&param.ty));
+        let bound = located(quote!(#p::#bind(#source)), ends(&param.ty));
         let call = self.call(handler, &|_| quote!(#payload));
         let (binding, failure) = self.binding_failure(handler);
         quote! {
