@@ -65,6 +65,21 @@ fn every_server_echoes_every_kind() {
         assert!(ok && v["handshakes"].as_u64().unwrap() > 0, "{which}: {v}");
         let (ok, v) = load(&s.1, s.0.id(), "--mode idle --connections 20 --settle 0.1");
         assert!(ok && v["open"] == 20, "{which}: {v}");
+        // Idle after compressed traffic (uncompressed where the server declines deflate).
+        let args = "--mode idle --connections 5 --settle 0.1 --messages-each 3 \
+                    --kind json --size 4k --compression";
+        let (ok, v) = load(&s.1, s.0.id(), args);
+        assert!(ok && v["open"] == 5 && v["errors"] == 0, "{which}: {v}");
+        assert_eq!(v["messages_each"], 3, "{which}: {v}");
+        assert_eq!(v["total_messages"], 15, "{which}: {v}");
+        let ours = which == "engine" || which == "macros";
+        assert_eq!(v["deflate_connections"], if ours { 5 } else { 0 }, "{v}");
+        let rx = v["wire_rx_per_msg"].as_f64().unwrap();
+        assert_eq!(
+            rx < 4096.0,
+            ours,
+            "{which}: replies compressed only by ours: {v}"
+        );
     }
 }
 
@@ -119,6 +134,20 @@ fn a_corrupted_echo_fails_the_run() {
     );
     assert!(!ok, "{v}");
     assert_eq!(v["errors"], 1, "{v}");
+    let e = v["first_error"].as_str().unwrap();
+    assert!(e.contains("message 49") && e.contains("differs"), "{e}");
+    // The same check in idle mode's exchanges: both connections fail, none stays open.
+    let (ok, v) = load(
+        &addr.to_string(),
+        std::process::id(),
+        "--mode idle --kind binary --size 256 --connections 2 --messages-each 60 --settle 0",
+    );
+    assert!(!ok, "{v}");
+    assert_eq!(
+        (v["errors"].as_u64(), v["open"].as_u64()),
+        (Some(2), Some(0)),
+        "{v}"
+    );
     let e = v["first_error"].as_str().unwrap();
     assert!(e.contains("message 49") && e.contains("differs"), "{e}");
     rt.shutdown_timeout(Duration::from_secs(1));

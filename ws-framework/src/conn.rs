@@ -140,6 +140,12 @@ struct State {
     /// The driver stopped reading because the inbox is full; the reader wakes it once it took
     /// something (and only then: a wake per message would cost a task poll per message).
     driver_parked_on_inbox: bool,
+    /// While the task that runs both the driver and the only reader polls them in turn (see
+    /// [`WebSocket::inline_begin`]), wakes aimed at that task are recorded here instead: it
+    /// polls both again anyway.
+    inline_waker: Option<Waker>,
+    inline_active: bool,
+    inline_pending: bool,
     phase: Phase,
     close_sent: bool,
     /// Why the connection ended (or is ending), reported to readers once the inbox is empty.
@@ -191,15 +197,28 @@ impl Shared {
 }
 
 impl State {
+    /// Whether a wake of `w` can be left to the task polling driver and reader in turn.
+    fn inline(&self, w: &Waker) -> bool {
+        self.inline_active && self.inline_waker.as_ref().is_some_and(|i| i.will_wake(w))
+    }
+
     fn wake_driver(&mut self) {
         if let Some(w) = &self.driver {
-            w.wake_by_ref();
+            if self.inline(w) {
+                self.inline_pending = true;
+            } else {
+                w.wake_by_ref();
+            }
         }
     }
 
     fn wake_reader(&mut self) {
         if let Some(w) = self.reader.take() {
-            w.wake();
+            if self.inline(&w) {
+                self.inline_pending = true;
+            } else {
+                w.wake();
+            }
         }
     }
 
@@ -328,6 +347,9 @@ impl WebSocket {
             reader: None,
             driver: None,
             driver_parked_on_inbox: false,
+            inline_waker: None,
+            inline_active: false,
+            inline_pending: false,
             phase: Phase::Open,
             close_sent: false,
             end: None,
@@ -368,6 +390,7 @@ impl WebSocket {
             keepalive_timer: None,
             awaiting_pong: false,
             defer_timer: None,
+            deflate_idle_timer: None,
         };
         (Self { shared }, driver)
     }
@@ -680,6 +703,34 @@ impl WebSocket {
         state.end.as_ref().map(|e| (e.code, e.reason.clone()))
     }
 
+    /// Starts a turn of a task that polls this connection's driver and its reader one after
+    /// the other: until [`WebSocket::inline_end`], wakes of `waker` (that task) from either side
+    /// are only recorded, saving a task wake-up and a second poll per message.
+    pub(crate) fn inline_begin(&self, waker: &Waker) {
+        let mut state = self.shared.lock();
+        if !state
+            .inline_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker))
+        {
+            state.inline_waker = Some(waker.clone());
+        }
+        state.inline_active = true;
+        state.inline_pending = false;
+    }
+
+    /// Whether a wake was recorded since the turn began (or the last call): the caller polls
+    /// both sides again. With `stay` off, or when nothing was recorded, the turn ends and wakes
+    /// go through again.
+    pub(crate) fn inline_end(&self, stay: bool) -> bool {
+        let mut state = self.shared.lock();
+        let pending = std::mem::take(&mut state.inline_pending);
+        if !stay || !pending {
+            state.inline_active = false;
+        }
+        pending
+    }
+
     /// Bytes queued for sending.
     pub fn buffered_amount(&self) -> usize {
         self.shared.lock().wbuf.len()
@@ -750,6 +801,8 @@ pub struct Driver<S> {
     awaiting_pong: bool,
     /// Bounds how long a deferred failure waits for the application to take its messages.
     defer_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Frees the compressor once the connection stopped sending compressed messages.
+    deflate_idle_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<S> std::fmt::Debug for Driver<S> {
@@ -763,6 +816,9 @@ impl<S> std::fmt::Debug for Driver<S> {
 /// The least time given to the last frames (our close frame) to leave once the connection is
 /// done, whatever the close timeout.
 const FLUSH_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a connection may go without compressing a message before its compressor is freed.
+const COMPRESSOR_IDLE: Duration = Duration::from_secs(5);
 
 /// Read at least this much at a time into a connection's own buffer.
 const READ_CHUNK: usize = 8 << 10;
@@ -1138,6 +1194,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
                 // Nothing in flight: give back a write buffer grown by a burst.
                 state.wbuf.shrink_idle();
             }
+            Self::poll_deflate_idle(&mut this.deflate_idle_timer, &mut state, cx);
             (
                 matches!(state.phase, Phase::Done),
                 matches!(state.phase, Phase::CloseSent),
@@ -1181,6 +1238,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    /// Frees the compressor (140 KiB or more of zlib state) of a connection that compressed
+    /// nothing for [`COMPRESSOR_IDLE`]: releasing it is allowed even with context takeover (the
+    /// next message just starts from an empty window), and it is what keeps a quiet connection
+    /// with permessage-deflate small. The inflate window cannot be dropped that way: under the
+    /// peer's context takeover its next message may refer to it.
+    fn poll_deflate_idle(
+        idle_timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+        state: &mut State,
+        cx: &mut Context<'_>,
+    ) {
+        if !state.encoder.holds_compression_state() {
+            *idle_timer = None;
+            return;
+        }
+        let used = state.encoder.take_compressed_recently();
+        let timer = idle_timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(COMPRESSOR_IDLE)));
+        if used {
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + COMPRESSOR_IDLE);
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            state.encoder.release_compression_state();
+            *idle_timer = None;
+        }
+    }
+
     /// Sends keepalive pings and fails the connection when a pong is overdue. Ready when it
     /// changed something that needs the I/O loop to run again.
     fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -1259,5 +1343,58 @@ impl<S> Drop for Driver<S> {
                 w.wake();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    impl WebSocket {
+        fn holds_compression_state(&self) -> bool {
+            self.shared.lock().encoder.holds_compression_state()
+        }
+    }
+
+    /// A connection that stops compressing gives its compressor back after `COMPRESSOR_IDLE`,
+    /// and one that keeps compressing keeps it.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_compressor_is_freed() {
+        let (server_io, mut client_io) = tokio::io::duplex(1 << 20);
+        let (ws, driver) = WebSocket::from_upgraded(
+            server_io,
+            Role::Server,
+            ConnConfig::default(),
+            None,
+            Some(DeflateParams::default()),
+            BytesMut::new(),
+        );
+        tokio::spawn(driver);
+        let text = "a compressible sentence, said again and again; ".repeat(64);
+        let mut sink = vec![0u8; 1 << 16];
+        let send = |ws: WebSocket, text: String| async move {
+            ws.send(Message::Text(text.into())).await.expect("sent");
+        };
+        send(ws.clone(), text.clone()).await;
+        // The frame left, compressed (RSV1 set).
+        let n = client_io.read(&mut sink).await.expect("read");
+        assert!(n > 2 && sink[0] & 0x40 != 0, "a compressed frame");
+        assert!(ws.holds_compression_state());
+        // Still in use: sending every second keeps the state.
+        for _ in 0..8 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            send(ws.clone(), text.clone()).await;
+            let n = client_io.read(&mut sink).await.expect("read");
+            assert!(n > 2, "a frame");
+            assert!(ws.holds_compression_state());
+        }
+        // Idle for longer than COMPRESSOR_IDLE: freed.
+        tokio::time::sleep(COMPRESSOR_IDLE + Duration::from_millis(100)).await;
+        assert!(!ws.holds_compression_state());
+        // And the next message is compressed again from a fresh state.
+        send(ws.clone(), text.clone()).await;
+        let n = client_io.read(&mut sink).await.expect("read");
+        assert!(n > 2 && sink[0] & 0x40 != 0, "a compressed frame");
     }
 }

@@ -17,6 +17,7 @@ use crate::upgrade::UpgradeRequest;
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -244,8 +245,37 @@ pub(crate) async fn run<S, IO>(
     async move {
         tracing::debug!(compressed = ws.deflate().is_some(), "websocket opened");
         // The driver and the dispatch loop share this task: no hand-off between tasks per
-        // message.
-        let ((), ()) = tokio::join!(driver, connection.run());
+        // message. They are polled in turn, and while they are, their wakes of each other are
+        // only recorded: a message is read, handled and its reply written in one task poll.
+        let mut driver = std::pin::pin!(driver);
+        let mut dispatch = std::pin::pin!(connection.run());
+        let (mut driver_done, mut dispatch_done) = (false, false);
+        std::future::poll_fn(|cx| {
+            ws.inline_begin(cx.waker());
+            for round in 0..INLINE_ROUNDS {
+                if !driver_done {
+                    driver_done = driver.as_mut().poll(cx).is_ready();
+                }
+                if !dispatch_done {
+                    dispatch_done = dispatch.as_mut().poll(cx).is_ready();
+                }
+                let last = round + 1 == INLINE_ROUNDS || (driver_done && dispatch_done);
+                if !ws.inline_end(!last) {
+                    break;
+                }
+                if last {
+                    // Still work to do: yield to other tasks, and come back.
+                    cx.waker().wake_by_ref();
+                    break;
+                }
+            }
+            if driver_done && dispatch_done {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
         let (code, reason) = ws
             .close_status()
             .map_or((1006, String::new()), |(code, reason)| {
@@ -258,6 +288,10 @@ pub(crate) async fn run<S, IO>(
     host.hub.unregister(&registered);
     observability::connection_closed();
 }
+
+/// How many times one poll of a connection's task may go round driver and dispatch loop before
+/// it yields.
+const INLINE_ROUNDS: usize = 8;
 
 /// Spawns the connection once hyper hands over the upgraded stream (hosts other than the
 /// listener: the stream is hyper's `Upgraded`, which keeps any bytes read past the request).

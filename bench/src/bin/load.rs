@@ -6,6 +6,7 @@
 //! load --addr 127.0.0.1:PORT [--mode echo|handshake|idle] [--connections 100]
 //!      [--size 64] [--kind text|binary|json] [--inflight 1] [--duration 5] [--warmup 1]
 //!      [--compression] [--server-pid PID] [--core N] [--threads 1] [--label NAME]
+//!      [--settle SECS] [--messages-each N]
 //! ```
 //!
 //! Modes:
@@ -15,6 +16,10 @@
 //!   frames and reset it, in a loop; counts handshakes per second.
 //! - `idle`: opens `--connections` connections, waits `--settle` seconds, and reports the
 //!   server's resident memory per connection (`--server-pid` required), then closes them.
+//!   With `--messages-each N`, every connection first sends N messages of `--kind`/`--size`
+//!   (`--inflight` outstanding, default 1; compressed with `--compression`, as in echo mode)
+//!   and checks each echo byte for byte, then goes idle: what a connection that has exchanged
+//!   some traffic costs the server once quiet (its inflate window, under context takeover).
 //!
 //! Output: one JSON object on stdout. With `--server-pid`, the server's CPU time over the
 //! counted window is read from `/proc/PID/stat` (utime + stime) and reported per message.
@@ -41,7 +46,8 @@ use ws_bench::wire::{self, op};
 const USAGE: &str = "usage: load --addr HOST:PORT [--mode echo|handshake|idle] \
     [--connections N] [--size BYTES] [--kind text|binary|json] [--inflight N] \
     [--duration SECS] [--warmup SECS] [--compression] [--level 1] [--server-pid PID] \
-    [--core N] [--threads 1] [--settle SECS] [--path /] [--label NAME]";
+    [--core N] [--threads 1] [--settle SECS] [--messages-each N (idle mode)] [--path /] \
+    [--label NAME]";
 
 /// Frames up to this size are copied into the write buffer (and so batched); bigger ones are
 /// written straight from the connection's pre-encoded frame.
@@ -72,6 +78,8 @@ struct Config {
     warmup: f64,
     duration: f64,
     settle: f64,
+    /// Idle mode: messages each connection exchanges before going idle.
+    messages_each: u64,
     compression: bool,
     level: u32,
     server_pid: Option<u32>,
@@ -120,6 +128,7 @@ fn main() {
         warmup: args.get("warmup", 1.0),
         duration: args.get("duration", 5.0),
         settle: args.get("settle", 1.0),
+        messages_each: args.get("messages-each", 0),
         compression: args.flag("compression"),
         level: args.get("level", 1),
         server_pid: args.opt("server-pid"),
@@ -134,6 +143,15 @@ fn main() {
         || config.warmup > 600.0
     {
         fail("--duration must be in (0, 3600] and --warmup in [0, 600]");
+    }
+    if !(0.0..=3600.0).contains(&config.settle) {
+        fail("--settle must be in [0, 3600]");
+    }
+    if config.messages_each > 0 && config.mode != Mode::Idle {
+        fail("--messages-each applies to --mode idle only");
+    }
+    if config.messages_each > 1_000_000 {
+        fail("--messages-each must be at most 1000000");
     }
     if config.connections == 0 || config.connections > 100_000 {
         fail("--connections must be in 1..=100000");
@@ -377,6 +395,8 @@ struct Conn {
     mask: [u8; 4],
     text: bool,
     inflight: usize,
+    /// Messages to send in all (`u64::MAX` in echo mode: until the window ends).
+    limit: u64,
     /// Pre-encoded masked frames, one per template (none when compressing: built per message).
     frames: Vec<Vec<u8>>,
     header_len: usize,
@@ -432,6 +452,7 @@ impl Conn {
             mask,
             text,
             inflight: config.inflight,
+            limit: u64::MAX,
             frames,
             header_len,
             deflate,
@@ -458,6 +479,45 @@ impl Conn {
             self.stats.error(e);
         }
         self.stats
+    }
+
+    /// Idle mode: sends `limit` messages (at most `inflight` outstanding), checks their echoes,
+    /// and hands back the stream, still open, with the bytes read past the last echo (none
+    /// unless the server sent a control frame after it) and what it counted; on failure, what
+    /// it counted and the error. The buffers and the client's compressor go with `self`: the
+    /// connection sends nothing more but its close frame.
+    async fn exchange(
+        mut self,
+        limit: u64,
+    ) -> Result<(TcpStream, Vec<u8>, Stats), (Stats, String)> {
+        self.limit = limit;
+        match poll_fn(|cx| self.poll_exchange(cx)).await {
+            Ok(()) => {
+                let leftover = self.rbuf[self.rstart..self.rend].to_vec();
+                Ok((self.stream, leftover, self.stats))
+            }
+            Err(e) => Err((self.stats, e)),
+        }
+    }
+
+    fn poll_exchange(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+        for _ in 0..64 {
+            while self.sent_at.len() < self.inflight && self.queue_message()? {}
+            let wrote = self.poll_write(cx)?;
+            let written = self.large.is_none() && self.wpos == self.wbuf.len();
+            if self.next_recv >= self.limit && self.partial.is_none() && written {
+                return Poll::Ready(Ok(()));
+            }
+            match self.poll_read(cx)? {
+                // Only after our close frame, which this mode never sends.
+                Poll::Ready(true) => return Poll::Ready(Err("connection ended early".into())),
+                Poll::Ready(false) => continue,
+                Poll::Pending if wrote => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
@@ -499,7 +559,10 @@ impl Conn {
 
     /// Queues the next message; false when the write side is full for now.
     fn queue_message(&mut self) -> Result<bool, String> {
-        if self.large.is_some() || self.wbuf.len() - self.wpos >= WBUF_HIGH {
+        if self.large.is_some()
+            || self.wbuf.len() - self.wpos >= WBUF_HIGH
+            || self.next_send >= self.limit
+        {
             return Ok(false);
         }
         let seq = self.next_send;
@@ -832,23 +895,30 @@ async fn run_idle(config: Arc<Config>) -> serde_json::Value {
     let Some(pid) = config.server_pid else {
         fail("--mode idle needs --server-pid");
     };
+    // The messages of `--messages-each`, if any: never in a counted window (only totals).
+    let pool = (config.messages_each > 0).then(|| Arc::new(Pool::new(config.kind, config.size)));
+    let phase = Arc::new(AtomicU8::new(WARMUP));
     let before = sys::rss_kib(pid).unwrap_or(0);
     let t = Instant::now();
     let mut total = Stats::default();
     let mut open = Vec::with_capacity(config.connections);
+    // At most 256 connections opening (and exchanging their messages) at a time.
     for chunk_start in (0..config.connections).step_by(256) {
         let n = (config.connections - chunk_start).min(256);
         let mut set = tokio::task::JoinSet::new();
-        for _ in 0..n {
-            let c = config.clone();
-            set.spawn(async move {
-                wire::open(c.addr, &c.path, c.compression, Duration::from_secs(10)).await
-            });
+        for index in chunk_start..chunk_start + n {
+            let (c, pool, phase) = (config.clone(), pool.clone(), phase.clone());
+            set.spawn(open_idle(c, index as u64, pool, phase));
         }
         while let Some(r) = set.join_next().await {
             match r {
-                Ok(Ok(o)) => open.push(o),
-                Ok(Err(e)) => total.error(e),
+                Ok((result, stats)) => {
+                    total.merge(stats);
+                    match result {
+                        Ok(o) => open.push(o),
+                        Err(e) => total.error(e),
+                    }
+                }
                 Err(e) => total.error(format!("task: {e}")),
             }
         }
@@ -857,8 +927,22 @@ async fn run_idle(config: Arc<Config>) -> serde_json::Value {
     tokio::time::sleep(Duration::from_secs_f64(config.settle)).await;
     let after = sys::rss_kib(pid).unwrap_or(0);
     let n = open.len().max(1) as f64;
+    let deflate_connections = open.iter().filter(|o| o.deflate.is_some()).count();
     m.insert("open".into(), open.len().into());
     m.insert("open_seconds".into(), round3(open_seconds).into());
+    m.insert("settle_seconds".into(), config.settle.into());
+    m.insert(
+        "deflate_negotiated".into(),
+        (deflate_connections > 0).into(),
+    );
+    m.insert("deflate_connections".into(), deflate_connections.into());
+    m.insert("messages_each".into(), config.messages_each.into());
+    m.insert("total_messages".into(), total.total_msgs.into());
+    if total.total_msgs > 0 {
+        let per_msg = |bytes: u64| round3(bytes as f64 / total.total_msgs as f64);
+        m.insert("wire_tx_per_msg".into(), per_msg(total.wire_tx).into());
+        m.insert("wire_rx_per_msg".into(), per_msg(total.wire_rx).into());
+    }
     m.insert("server_rss_before_kib".into(), before.into());
     m.insert("server_rss_after_kib".into(), after.into());
     m.insert(
@@ -886,4 +970,50 @@ async fn run_idle(config: Arc<Config>) -> serde_json::Value {
     m.insert("errors".into(), total.errors.into());
     m.insert("first_error".into(), total.first_error.into());
     serde_json::Value::Object(m)
+}
+
+/// Opens one idle-mode connection and, with `pool` (`--messages-each`), exchanges its messages
+/// through the echo-mode client (same encoding, compression and byte-for-byte check), bounded.
+/// Returns the connection or the error, and what the exchange counted.
+async fn open_idle(
+    config: Arc<Config>,
+    index: u64,
+    pool: Option<Arc<Pool>>,
+    phase: Arc<AtomicU8>,
+) -> (Result<wire::Opened, String>, Stats) {
+    let o = match wire::open(
+        config.addr,
+        &config.path,
+        config.compression,
+        Duration::from_secs(10),
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => return (Err(e), Stats::default()),
+    };
+    let Some(pool) = pool else {
+        return (Ok(o), Stats::default());
+    };
+    let deflate = o.deflate;
+    let conn = Conn::new(o, index, &config, pool, phase);
+    let limit = Duration::from_secs(30);
+    match tokio::time::timeout(limit, conn.exchange(config.messages_each)).await {
+        Ok(Ok((stream, leftover, stats))) => (
+            Ok(wire::Opened {
+                stream,
+                leftover,
+                deflate,
+            }),
+            stats,
+        ),
+        Ok(Err((stats, e))) => (Err(e), stats),
+        Err(_) => (
+            Err(format!(
+                "{} messages not all echoed within {limit:?}",
+                config.messages_each
+            )),
+            Stats::default(),
+        ),
+    }
 }

@@ -6,7 +6,7 @@
 //! ```sh
 //! cargo build --release -p ws-bench && target/release/matrix [--reps 3] [--duration 5]
 //!     [--warmup 1] [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...]
-//!     [--idle-connections 10000] [--server-core 0] [--load-core 1] [--no-pin] [--quick]
+//!     [--idle-connections 10000 (idle and idlez)] [--server-core 0] [--load-core 1] [--no-pin] [--quick]
 //!     [--out DIR]
 //! ```
 //! (`scripts/bench.sh` does both.) Every run's JSON goes to `DIR/matrix-<time>.jsonl`
@@ -40,6 +40,9 @@ enum Table {
     Compression,
     Handshake,
     Idle,
+    /// Idle connections that negotiated permessage-deflate and exchanged compressed messages
+    /// first (ws-framework only), set against the same server's `twin` idle run.
+    IdleDeflate,
 }
 
 #[derive(Clone, Debug)]
@@ -52,7 +55,7 @@ struct Scenario {
     load_args: Vec<String>,
     /// `None`: every server; otherwise only these.
     only: Option<&'static [&'static str]>,
-    /// For a compression scenario: the id of its uncompressed twin, which the compression
+    /// For a compression scenario (or `idlez`): the id of its uncompressed twin, which its
     /// table sets it against.
     twin: Option<&'static str>,
 }
@@ -152,6 +155,22 @@ fn scenarios(idle_connections: usize) -> Vec<Scenario> {
             only: None,
             twin: None,
         },
+        Scenario {
+            id: "idlez",
+            title: "idle connection with permessage-deflate (after 4 compressed 4 KiB JSON echoes each)",
+            table: Table::IdleDeflate,
+            load_args: {
+                // 12 s of settling: ws-framework releases an idle connection's compressor
+                // after a few seconds without compressing (its inflate window stays: context
+                // takeover), so the figure is taken after that.
+                let mut v = a("--mode idle --compression --kind json --size 4k --messages-each 4 \
+                     --settle 12");
+                v.extend(["--connections".into(), idle_connections.to_string()]);
+                v
+            },
+            only: Some(&["engine", "macros"]),
+            twin: Some("idle"),
+        },
     ]
 }
 
@@ -240,12 +259,21 @@ fn main() {
         .map(|s| impls_for(s, &options.impls).len())
         .sum::<usize>()
         * options.reps;
-    let per_run = options.warmup + options.duration + 1.0;
+    // Idle runs take their settle time (plus opening), the others warmup + duration.
+    let seconds: f64 = chosen
+        .iter()
+        .map(|s| {
+            let per_run = match load_settle(s) {
+                Some(settle) => settle + 2.0,
+                None => options.warmup + options.duration + 1.0,
+            };
+            per_run * impls_for(s, &options.impls).len() as f64
+        })
+        .sum::<f64>()
+        * options.reps as f64;
     eprintln!(
-        "{runs} runs, about {:.0} s; server on core {:?}, load on core {:?}",
-        runs as f64 * per_run,
-        options.server_core,
-        options.load_core
+        "{runs} runs, about {seconds:.0} s; server on core {:?}, load on core {:?}",
+        options.server_core, options.load_core
     );
     let _ = std::fs::create_dir_all(&out_dir);
     let stamp = std::time::SystemTime::now()
@@ -427,12 +455,22 @@ fn rerender(path: &Path, chosen: Vec<Scenario>, impls: &[String]) {
     println!("{out}");
 }
 
-/// The message size a scenario's load arguments ask for (`--size`), if any.
-fn load_size(s: &Scenario) -> Option<usize> {
+/// The value a scenario's load arguments give `flag` (such as `--size`), if any.
+fn load_arg<'a>(s: &'a Scenario, flag: &str) -> Option<&'a str> {
     s.load_args
         .windows(2)
-        .find(|w| w[0] == "--size")
-        .and_then(|w| parse_size(&w[1]))
+        .find(|w| w[0] == flag)
+        .map(|w| w[1].as_str())
+}
+
+/// The message size a scenario's load arguments ask for (`--size`), if any.
+fn load_size(s: &Scenario) -> Option<usize> {
+    load_arg(s, "--size").and_then(parse_size)
+}
+
+/// The settle time of an idle scenario (`--settle`), if any.
+fn load_settle(s: &Scenario) -> Option<f64> {
+    load_arg(s, "--settle").and_then(|v| v.parse().ok())
 }
 
 fn impls_for(s: &Scenario, impls: &[String]) -> Vec<String> {
@@ -464,6 +502,15 @@ fn summary(table: Table, v: &Value) -> String {
             "{} KiB per connection ({} open)",
             v["server_kib_per_conn"], v["open"]
         ),
+        Table::IdleDeflate => format!(
+            "{} KiB per connection ({} open, {} with deflate, {} echoes, {}/{} wire bytes per message out/in)",
+            v["server_kib_per_conn"],
+            v["open"],
+            v["deflate_connections"],
+            v["total_messages"],
+            v["wire_tx_per_msg"],
+            v["wire_rx_per_msg"]
+        ),
     }
 }
 
@@ -474,7 +521,9 @@ fn pct(v: &Value) -> String {
 
 /// Starts a server, runs the load generator against it, stops the server.
 fn run_one(o: &Options, s: &Scenario, which: &str) -> Result<Value, String> {
-    let lifetime = o.warmup + o.duration + 120.0;
+    // Idle scenarios also wait `--settle` seconds once every connection is open.
+    let settle = load_settle(s).unwrap_or(0.0);
+    let lifetime = o.warmup + o.duration + settle + 120.0;
     let mut cmd = Command::new(o.bin_dir.join("server"));
     cmd.args(["--impl", which, "--threads", "1", "--lifetime"])
         .arg(format!("{lifetime}"))
@@ -504,8 +553,10 @@ fn run_one(o: &Options, s: &Scenario, which: &str) -> Result<Value, String> {
             load.args(["--core", &c.to_string()]);
         }
         let child = load.spawn().map_err(|e| format!("start load: {e}"))?;
-        let (status, stdout, stderr) =
-            wait_bounded(child, Duration::from_secs_f64(o.warmup + o.duration + 90.0))?;
+        let (status, stdout, stderr) = wait_bounded(
+            child,
+            Duration::from_secs_f64(o.warmup + o.duration + settle + 90.0),
+        )?;
         let last = stdout.lines().rev().find(|l| l.starts_with('{'));
         match last {
             Some(l) => serde_json::from_str(l).map_err(|e| format!("load output: {e}: {l}")),
@@ -782,6 +833,40 @@ fn render(
         }
         out.push('\n');
     }
+    for s in chosen.iter().filter(|s| s.table == Table::IdleDeflate) {
+        let plain = chosen.iter().find(|p| Some(p.id) == s.twin);
+        let n = load_arg(s, "--connections").unwrap_or("?");
+        let settle = load_arg(s, "--settle").unwrap_or("?");
+        out.push_str(&format!("### Server memory per {}\n\n", s.title));
+        out.push_str(&format!(
+            "{n} connections, each offering permessage-deflate and echoing its messages \
+             (compressed both ways, every byte checked) before going idle for {settle} s; \
+             VmRSS delta / N. \"with deflate\": the connections that negotiated it; wire bytes \
+             per message: what the client's socket wrote and read per echo; \"without\": the \
+             same server's `{}` run.\n\n",
+            plain.map_or("idle", |p| p.id)
+        ));
+        out.push_str("| server | KiB per connection | RSS before KiB | RSS after KiB | with deflate | wire bytes/msg client→server | wire bytes/msg server→client | KiB per connection without | with ÷ without |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for i in impls {
+            let Some(r) = get(s, i) else { continue };
+            let p = plain.and_then(|p| get(p, i));
+            let m = |k: &str| median(r, k);
+            out.push_str(&format!(
+                "| {i} | {} | {} | {} | {} of {} | {} | {} | {} | {} |\n",
+                fmt(m("server_kib_per_conn"), 2),
+                fmt(m("server_rss_before_kib"), 0),
+                fmt(m("server_rss_after_kib"), 0),
+                fmt(m("deflate_connections"), 0),
+                fmt(m("open"), 0),
+                fmt(m("wire_tx_per_msg"), 0),
+                fmt(m("wire_rx_per_msg"), 0),
+                p.map_or("-".into(), |p| fmt(median(p, "server_kib_per_conn"), 2)),
+                p.map_or("-".into(), |p| paired(r, p, "server_kib_per_conn", false)),
+            ));
+        }
+        out.push('\n');
+    }
 }
 
 #[cfg(test)]
@@ -811,5 +896,27 @@ mod tests {
         }
         assert_eq!(n, 2);
         assert_eq!(load_size(&all[0]), Some(64));
+    }
+
+    /// `idlez` is `idle` (same connection count) with compression offered and compressed
+    /// traffic first, on ws-framework's servers only, and settles longer.
+    #[test]
+    fn idlez_matches_idle() {
+        let all = scenarios(1234);
+        let find = |id: &str| all.iter().find(|s| s.id == id).expect(id);
+        let (idle, z) = (find("idle"), find("idlez"));
+        assert_eq!(z.table, Table::IdleDeflate);
+        assert_eq!(z.twin, Some("idle"));
+        assert_eq!(z.only, Some(&["engine", "macros"][..]));
+        assert_eq!(load_arg(idle, "--connections"), Some("1234"));
+        assert_eq!(load_arg(z, "--connections"), Some("1234"));
+        assert_eq!(load_arg(z, "--mode"), Some("idle"));
+        assert!(z.load_args.iter().any(|a| a == "--compression"));
+        assert_eq!(load_arg(z, "--kind"), Some("json"));
+        assert_eq!(load_size(z), Some(4096));
+        assert_eq!(load_arg(z, "--messages-each"), Some("4"));
+        assert_eq!(load_settle(idle), Some(1.0));
+        assert_eq!(load_settle(z), Some(12.0));
+        assert_eq!(load_settle(&all[0]), None);
     }
 }

@@ -330,14 +330,14 @@ impl Decoder {
             }
             self.header = None;
             self.lookahead = None;
-            buf.advance(header_len);
             let mut payload = if payload_len <= COPY_OUT_LIMIT {
                 // Small payloads are copied out so the read buffer stays unshared and is reused
                 // for the next read instead of being reallocated.
-                let small = copy_small(&buf[..payload_len]);
-                buf.advance(payload_len);
+                let small = copy_small(&buf[header_len..header_len + payload_len]);
+                buf.advance(header_len + payload_len);
                 small
             } else {
+                buf.advance(header_len);
                 buf.split_to(payload_len)
             };
             if let Some(mask) = header.mask {
@@ -677,6 +677,8 @@ pub struct Encoder {
     deflate: Option<(Compressor, usize)>,
     masks: MaskGen,
     scratch: Vec<u8>,
+    /// A message was compressed since [`Encoder::take_compressed_recently`] last looked.
+    compressed_recently: bool,
 }
 
 impl fmt::Debug for Encoder {
@@ -699,6 +701,7 @@ impl Encoder {
             deflate,
             masks: MaskGen::new(),
             scratch: Vec::new(),
+            compressed_recently: false,
         }
     }
 
@@ -731,6 +734,25 @@ impl Encoder {
         all.freeze()
     }
 
+    /// Whether a message was compressed since the last call.
+    pub fn take_compressed_recently(&mut self) -> bool {
+        std::mem::take(&mut self.compressed_recently)
+    }
+
+    /// Whether compression holds memory (its zlib state or its output buffer).
+    pub fn holds_compression_state(&self) -> bool {
+        self.scratch.capacity() > 0 || self.deflate.as_ref().is_some_and(|(c, _)| c.is_allocated())
+    }
+
+    /// Frees the compression state whatever the parameters (see [`Compressor::release`]):
+    /// for a connection that stopped sending, the next message starts from an empty window.
+    pub fn release_compression_state(&mut self) {
+        if let Some((compressor, _)) = &mut self.deflate {
+            compressor.release();
+        }
+        self.scratch = Vec::new();
+    }
+
     /// Frees the compression state when that is allowed.
     pub fn release_idle_state(&mut self) {
         if let Some((compressor, _)) = &mut self.deflate {
@@ -753,6 +775,7 @@ impl Encoder {
         };
         if let Some((compressor, threshold)) = &mut self.deflate {
             if payload.len() >= *threshold {
+                self.compressed_recently = true;
                 let mut compressed = std::mem::take(&mut self.scratch);
                 compressed.clear();
                 compressor
