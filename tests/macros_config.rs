@@ -9,7 +9,7 @@ mod macros_util;
 use macros_util::*;
 use std::time::Duration;
 use ws_framework::auth::{Auth, AuthProvider, ClientAuth, JwtIssuer, JwtKey, JwtValidator};
-use ws_framework::{on_open, ws_service, Caller, CloseCode, Service};
+use ws_framework::{on_open, on_text, ws_service, Caller, CloseCode, Service};
 
 #[derive(Default)]
 struct Browsers;
@@ -141,4 +141,76 @@ fn back_pressure_keys_reach_the_service_config() {
     assert_eq!(config.write_buffer_limit, 64 << 10);
     assert_eq!(config.write_timeout, Some(Duration::from_millis(250)));
     assert_eq!(config.overflow_close, Some(CloseCode::TRY_AGAIN_LATER));
+}
+
+#[derive(Default)]
+struct Deflated;
+
+#[ws_service(
+    "/deflated",
+    deflate = ws_framework::proto::deflate::DeflateConfig::default().level(6)
+)]
+impl Deflated {
+    #[on_text]
+    async fn text(&self, text: String) -> String {
+        text
+    }
+}
+
+#[derive(Default)]
+struct LeanEcho;
+
+#[ws_service("/lean")]
+impl LeanEcho {
+    #[on_text]
+    async fn text(&self, text: String) -> String {
+        text
+    }
+}
+
+#[test]
+fn deflate_key_reaches_the_service_config() {
+    use ws_framework::proto::deflate::DeflateConfig;
+    assert_eq!(
+        <Deflated as Service>::config().deflate,
+        DeflateConfig::default().level(6)
+    );
+    // Without the key: the server keeps no compression context between messages.
+    assert_eq!(
+        <LeanEcho as Service>::config().deflate,
+        DeflateConfig::lean_server()
+    );
+}
+
+/// By default a service answers a plain offer with `server_no_context_takeover`, and long,
+/// compressible messages still go both ways intact, compressed, one after the other (each
+/// from a fresh window, the thread's shared compressor reset in between).
+#[tokio::test]
+async fn services_compress_without_context_takeover_by_default() {
+    let server = ws_framework::testing::serve::<LeanEcho>().await;
+    let client = server
+        .client_builder("/lean")
+        .compression(true)
+        .connect()
+        .await
+        .expect("connected");
+    assert!(client.is_compressed());
+    let extensions = client
+        .response()
+        .headers()
+        .get("sec-websocket-extensions")
+        .expect("extensions answered")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        extensions.contains("permessage-deflate")
+            && extensions.contains("server_no_context_takeover"),
+        "{extensions}"
+    );
+    for i in 0..5 {
+        let text = format!("message {i}: {}", "all work and no play; ".repeat(200));
+        client.write_text(text.clone()).await.expect("sent");
+        assert_eq!(client.read_text().await.expect("echoed"), text);
+    }
 }

@@ -180,6 +180,8 @@ struct EndReason {
 }
 
 struct Shared {
+    /// A server-side connection's message counters (see `crate::observability`).
+    counters: std::sync::OnceLock<Arc<crate::observability::ConnectionCounters>>,
     id: u64,
     role: Role,
     protocol: Option<String>,
@@ -372,6 +374,7 @@ impl WebSocket {
             overflow_close: config.overflow_close,
         };
         let shared = Arc::new(Shared {
+            counters: std::sync::OnceLock::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             role,
             protocol,
@@ -494,12 +497,7 @@ impl WebSocket {
             Box::pin(self.wait_for_room_bounded(attempted)).await?;
             self.encode_now(&message, attempted, true)?;
         }
-        if self.shared.role == Role::Server {
-            crate::observability::message_out(
-                crate::observability::Kind::of(&message),
-                message.len(),
-            );
-        }
+        self.count_out(crate::observability::Kind::of(&message), message.len());
         Ok(())
     }
 
@@ -602,7 +600,7 @@ impl WebSocket {
             } else {
                 crate::observability::Kind::Pong
             };
-            crate::observability::message_out(kind, payload.len());
+            self.count_out(kind, payload.len());
         }
         Ok(())
     }
@@ -661,10 +659,8 @@ impl WebSocket {
 
     /// Counts a close frame queued by a server-side connection (see `crate::observability`).
     fn count_close_out(&self, frame: Option<&CloseFrame>) {
-        if self.shared.role == Role::Server {
-            let bytes = frame.map_or(0, |f| 2 + f.reason.len());
-            crate::observability::message_out(crate::observability::Kind::Close, bytes);
-        }
+        let bytes = frame.map_or(0, |f| 2 + f.reason.len());
+        self.count_out(crate::observability::Kind::Close, bytes);
     }
 
     /// Ends the connection now, without a closing handshake.
@@ -729,6 +725,23 @@ impl WebSocket {
             state.inline_active = false;
         }
         pending
+    }
+
+    /// Counts this connection's outbound messages in `counters` rather than through the
+    /// per-call recorder lookup.
+    pub(crate) fn set_counters(&self, counters: Arc<crate::observability::ConnectionCounters>) {
+        let _ = self.shared.counters.set(counters);
+    }
+
+    /// Counts one outbound message of a server-side connection.
+    fn count_out(&self, kind: crate::observability::Kind, bytes: usize) {
+        if self.shared.role != Role::Server {
+            return;
+        }
+        match self.shared.counters.get() {
+            Some(counters) => counters.message_out(kind, bytes),
+            None => crate::observability::message_out(kind, bytes),
+        }
     }
 
     /// Bytes queued for sending.

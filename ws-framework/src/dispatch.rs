@@ -78,6 +78,7 @@ pub(crate) struct Connection<S: Service> {
     pub ws: WebSocket,
     pub idle_timeout: Option<Duration>,
     pub close_timeout: Option<Duration>,
+    pub counters: Arc<observability::ConnectionCounters>,
 }
 
 enum Flow {
@@ -107,24 +108,24 @@ impl<S: Service> Connection<S> {
             };
             let event = match next {
                 Ok(Incoming::Message(Message::Text(t))) => {
-                    observability::message_in(Kind::Text, t.len());
+                    self.counters.message_in(Kind::Text, t.len());
                     Event::Text(t)
                 }
                 Ok(Incoming::Message(Message::Binary(b))) => {
-                    observability::message_in(Kind::Binary, b.len());
+                    self.counters.message_in(Kind::Binary, b.len());
                     Event::Binary(b)
                 }
                 Ok(Incoming::Ping(p)) => {
-                    observability::message_in(Kind::Ping, p.len());
+                    self.counters.message_in(Kind::Ping, p.len());
                     Event::Ping(p)
                 }
                 Ok(Incoming::Pong(p)) => {
-                    observability::message_in(Kind::Pong, p.len());
+                    self.counters.message_in(Kind::Pong, p.len());
                     Event::Pong(p)
                 }
                 Ok(Incoming::Close(frame)) => {
                     saw_close = true;
-                    observability::message_in(
+                    self.counters.message_in(
                         Kind::Close,
                         frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
                     );

@@ -7,6 +7,7 @@
 use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::error::Error;
+use crate::proto::deflate::DeflateConfig;
 use crate::proto::{CloseCode, CloseFrame, Utf8Bytes};
 use crate::upgrade::{UpgradeError, UpgradeRequest};
 use bytes::Bytes;
@@ -141,6 +142,10 @@ pub struct ServiceConfig {
     pub close_timeout: Option<Duration>,
     /// Negotiate permessage-deflate when the client offers it (default on).
     pub compression: bool,
+    /// How permessage-deflate is negotiated and run: level, threshold, windows, context
+    /// takeover. Default [`DeflateConfig::lean_server`]: no compression context kept between
+    /// messages on our side, so no compressor memory per connection.
+    pub deflate: DeflateConfig,
     /// The JSON field whose value picks a custom handler for text messages (default none).
     pub dispatcher_key: Option<&'static str>,
     /// Bytes that may wait to be sent to one connection before writers wait (default 1 MiB).
@@ -170,6 +175,7 @@ impl ServiceConfig {
             max_message_size: 16 << 20,
             close_timeout: Some(Duration::from_secs(60)),
             compression: true,
+            deflate: DeflateConfig::lean_server(),
             dispatcher_key: None,
             write_buffer_limit: 1 << 20,
             write_timeout: None,
@@ -241,6 +247,14 @@ impl ServiceConfig {
     /// Turns permessage-deflate on or off.
     pub fn compression(mut self, on: bool) -> Self {
         self.compression = on;
+        self
+    }
+
+    /// How permessage-deflate is negotiated and run (see [`ServiceConfig::deflate`]), e.g.
+    /// `DeflateConfig::default()` to keep the compression context between messages: better
+    /// ratio on repetitive messages, about 140 KiB more per connection while it sends.
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = deflate;
         self
     }
 

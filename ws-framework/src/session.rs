@@ -10,7 +10,6 @@ use crate::handshake::{accept, validate_request, AcceptConfig, Negotiated};
 use crate::hub::Hub;
 use crate::observability;
 use crate::path_template::Template;
-use crate::proto::deflate::DeflateConfig;
 use crate::proto::{Limits, Role};
 use crate::service::{Service, ServiceConfig};
 use crate::upgrade::UpgradeRequest;
@@ -146,7 +145,7 @@ pub(crate) async fn admit<S: Service>(
     };
     let accept_config = AcceptConfig {
         protocols: config.protocols.clone(),
-        deflate: (config.compression && compression).then(DeflateConfig::default),
+        deflate: (config.compression && compression).then(|| config.deflate.clone()),
     };
     let (head, negotiated) = accept(&offer, &accept_config);
     let (mut head, ()) = head.into_parts();
@@ -204,6 +203,8 @@ pub(crate) async fn run<S, IO>(
         write_buffer_limit: config.write_buffer_limit,
         write_timeout: config.write_timeout,
         overflow_close: config.overflow_close,
+        deflate_level: config.deflate.level,
+        deflate_threshold: config.deflate.threshold,
         ..ConnConfig::default()
     };
     let (ws, driver) = WebSocket::from_upgraded(
@@ -231,6 +232,8 @@ pub(crate) async fn run<S, IO>(
         peer = %peer,
         protocol = caller.protocol().unwrap_or(""),
     );
+    let counters = observability::ConnectionCounters::current();
+    ws.set_counters(counters.clone());
     host.hub.register(&caller);
     let registered = caller.clone();
     observability::connection_opened();
@@ -241,6 +244,7 @@ pub(crate) async fn run<S, IO>(
         ws: ws.clone(),
         idle_timeout: config.idle_timeout,
         close_timeout: config.close_timeout,
+        counters,
     };
     async move {
         tracing::debug!(compressed = ws.deflate().is_some(), "websocket opened");

@@ -85,6 +85,9 @@ mod service;
 ///   max_message_size = expr                    bytes (default 16 MiB)
 ///   close_timeout    = 60 | "5s" | "forever"   default 60 s
 ///   compression      = expr                    bool, default true
+///   deflate          = expr                    a `ws_framework::proto::deflate::DeflateConfig`
+///                                              (level, threshold, windows, context takeover);
+///                                              default `DeflateConfig::lean_server()`
 ///   dispatcher_key   = "event"                 JSON field selecting `#[on_dispatch]` handlers
 ///   origins          = ["https://a.example", "*.b.example"]
 ///                                              allowed `Origin`s (403 otherwise), default any

@@ -22,6 +22,7 @@ struct Everything;
     max_message_size = 1 << 20,
     close_timeout = 5,
     compression = false,
+    deflate = ws_framework::proto::deflate::DeflateConfig::default().level(6),
     dispatcher_key = "event",
     origins = ["https://app.example.com", "*.example.org", "http://localhost:3000", "null"],
     require_origin = true,

@@ -19,6 +19,7 @@ pub const KEYS: &[&str] = &[
     "max_message_size",
     "close_timeout",
     "compression",
+    "deflate",
     "dispatcher_key",
     "origins",
     "require_origin",
@@ -42,6 +43,7 @@ pub struct ServiceArgs {
     pub max_message_size: Option<Expr>,
     pub close_timeout: Option<Timeout>,
     pub compression: Option<Expr>,
+    pub deflate: Option<Expr>,
     pub dispatcher_key: Option<LitStr>,
     pub origins: Option<Vec<LitStr>>,
     pub require_origin: Option<Expr>,
@@ -151,6 +153,7 @@ pub fn parse(args: TokenStream, errors: &mut Errors) -> ServiceArgs {
                 "max_frame_size" => out.max_frame_size = Some(syn::parse2(value)?),
                 "max_message_size" => out.max_message_size = Some(syn::parse2(value)?),
                 "compression" => out.compression = Some(syn::parse2(value)?),
+                "deflate" => out.deflate = Some(syn::parse2(value)?),
                 "dispatcher_key" => {
                     let lit: LitStr = syn::parse2(value).map_err(|e| {
                         syn::Error::new(e.span(), "`dispatcher_key` is a string literal, as in `dispatcher_key = \"event\"`")

@@ -164,6 +164,9 @@ impl Gen<'_> {
         if let Some(on) = &args.compression {
             chain = quote!(#chain.compression(#on));
         }
+        if let Some(deflate) = &args.deflate {
+            chain = quote!(#chain.deflate(#deflate));
+        }
         if let Some(key) = &args.dispatcher_key {
             chain = quote!(#chain.dispatcher_key(#key));
         }
