@@ -181,7 +181,7 @@ struct EndReason {
 
 struct Shared {
     /// A server-side connection's message counters (see `crate::observability`).
-    counters: std::sync::OnceLock<Arc<crate::observability::ConnectionCounters>>,
+    counters: std::sync::OnceLock<Arc<crate::observability::MessageCounters>>,
     id: u64,
     role: Role,
     protocol: Option<String>,
@@ -729,7 +729,7 @@ impl WebSocket {
 
     /// Counts this connection's outbound messages in `counters` rather than through the
     /// per-call recorder lookup.
-    pub(crate) fn set_counters(&self, counters: Arc<crate::observability::ConnectionCounters>) {
+    pub(crate) fn set_counters(&self, counters: Arc<crate::observability::MessageCounters>) {
         let _ = self.shared.counters.set(counters);
     }
 
@@ -1011,8 +1011,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             let mut scratch = cell.try_borrow_mut().ok()?;
             scratch.clear();
             if scratch.capacity() < SCRATCH_SIZE {
-                // New, or shared with a large payload split off the last read.
-                *scratch = BytesMut::with_capacity(SCRATCH_SIZE);
+                // Reclaims the space the last read's frames took (in place, unless a large
+                // payload split off it is still alive: then a new buffer).
+                scratch.reserve(SCRATCH_SIZE);
             }
             let mut read_buf = ReadBuf::uninit(scratch.spare_capacity_mut());
             let step = match Pin::new(&mut self.stream).poll_read(cx, &mut read_buf) {

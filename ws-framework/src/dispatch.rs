@@ -78,7 +78,7 @@ pub(crate) struct Connection<S: Service> {
     pub ws: WebSocket,
     pub idle_timeout: Option<Duration>,
     pub close_timeout: Option<Duration>,
-    pub counters: Arc<observability::ConnectionCounters>,
+    pub counters: Arc<observability::MessageCounters>,
 }
 
 enum Flow {

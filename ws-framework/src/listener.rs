@@ -601,7 +601,7 @@ impl<S: Service> Route for ServiceRoute<S> {
                 Err(refusal) => return refusal,
             };
             let route = self.clone();
-            let fut = async move {
+            tokio::spawn(async move {
                 let upgraded = match on_upgrade.await {
                     Ok(upgraded) => upgraded,
                     Err(e) => {
@@ -635,8 +635,7 @@ impl<S: Service> Route for ServiceRoute<S> {
                 route
                     .run_connection(admitted, stream, read_buf, listener)
                     .await;
-            };
-            tokio::spawn(fut);
+            });
             response
         })
     }

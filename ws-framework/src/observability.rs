@@ -68,6 +68,7 @@ use crate::error::Error;
 use crate::proto::Message;
 use http::StatusCode;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// The gauge of open connections.
 pub const CONNECTIONS_OPEN: &str = "ws_connections_open";
@@ -109,63 +110,52 @@ enum Direction {
     Out,
 }
 
-// Per-message counting goes through handles cached per thread.
+// Per-message counting goes through handles registered once.
 //
 // `metrics::counter!(MESSAGES_TOTAL, "direction" => .., "kind" => ..)` builds a `metrics::Key`
 // and hashes it (the name is a `const`, not a literal, so the key is not a static) and the
-// recorder then looks the key up in its registry, on every update; two updates per message in
+// recorder then looks the key up in its registry, on every update: two updates per message in
 // each direction came to ~22% of the user-space instructions of an echoed message under
-// callgrind (in a micro-benchmark, ~600 instructions per counted message without a recorder
-// and ~1,500 with the Prometheus one, a third of them in `Key::builder` and rapidhash). Here each thread registers a (name, direction, kind) counter once, on its
-// first use, keeps the `Counter` handle, and a counted message costs two thread-local
-// accesses, a pointer comparison and the handles' increments (an atomic add each for the usual
-// recorders): under 100 instructions.
+// callgrind. Instead every (name, direction, kind) counter is registered once per thread and
+// recorder, in a `MessageCounters`; a connection takes the set current when it opens, so
+// counting one of its messages is the handles' increments (an atomic add each for the usual
+// recorders). Counting outside a connection (a broadcast) looks the set up first: a
+// thread-local access and a pointer comparison.
 //
-// The handles are keyed by the identity of the recorder `metrics::with_recorder` yields (data
-// and vtable pointers): a recorder installed later, or a thread-local one
-// (`metrics::with_local_recorder`, `set_default_local_recorder`), gets its own handles,
-// registered lazily as before (a series appears only once something was counted in it).
-// Caveats: a thread-local recorder dropped and another of the same type allocated at the same
-// address would be taken for the old one and its updates lost into the old handles (the global
+// The sets are keyed by the identity of the recorder `metrics::with_recorder` yields (data and
+// vtable pointers): a recorder installed later, or a thread-local one
+// (`metrics::with_local_recorder`, `set_default_local_recorder`), gets its own. Caveats: a
+// thread-local recorder dropped and another of the same type allocated at the same address
+// would be taken for the old one and its updates lost into the old handles (the global
 // recorder is `'static`, so this cannot happen to it); a recorder that drops idle series from
 // its registry (the Prometheus exporter's `idle_timeout` on counters) leaves the handles of a
 // dropped series counting into nothing; and one that registers by more than the key (e.g.
-// `metrics-tracing-context`, labels from the current span) sees one registration per thread,
-// not one per update.
+// `metrics-tracing-context`, labels from the current span) sees one registration per thread.
 
-/// The counters of messages and of their bytes, by direction and kind: one slot of
-/// [`MessageCounters::counters`] per (name, direction, kind).
+/// One slot per (name, direction, kind): `[name][direction][kind]`, name 0 `MESSAGES_TOTAL` and
+/// 1 `BYTES_TOTAL`, direction and kind in declaration order.
 const SLOTS: usize = 2 * 2 * 5;
 
-struct MessageCounters {
-    /// The recorder the handles come from (none yet); only compared, never dereferenced.
-    recorder: Option<*const dyn metrics::Recorder>,
-    /// Registered on first use; `[name][direction][kind]`, name 0 `MESSAGES_TOTAL` and 1
-    /// `BYTES_TOTAL`, direction and kind in declaration order.
-    counters: [Option<metrics::Counter>; SLOTS],
-}
-
-thread_local! {
-    static MESSAGE_COUNTERS: RefCell<MessageCounters> = const {
-        RefCell::new(MessageCounters {
-            recorder: None,
-            counters: [const { None }; SLOTS],
-        })
-    };
-}
+const KINDS: [Kind; 5] = [
+    Kind::Text,
+    Kind::Binary,
+    Kind::Ping,
+    Kind::Pong,
+    Kind::Close,
+];
 
 /// The recorder `metrics` uses on this thread now, as an identity.
-fn current_recorder() -> *const dyn metrics::Recorder {
+fn current_recorder() -> RecorderId {
     metrics::with_recorder(|recorder| {
         let recorder: *const (dyn metrics::Recorder + '_) = recorder;
         // SAFETY: a change of the trait object's lifetime bound only (same type, same layout),
         // which a cast may not do; the pointer is only ever compared, never dereferenced.
-        unsafe {
+        RecorderId(unsafe {
             std::mem::transmute::<
                 *const (dyn metrics::Recorder + '_),
                 *const (dyn metrics::Recorder + 'static),
             >(recorder)
-        }
+        })
     })
 }
 
@@ -195,48 +185,6 @@ fn register(bytes: bool, direction: Direction, kind: Kind) -> metrics::Counter {
     }
 }
 
-/// Adds `messages` messages of `bytes` bytes in all to the counters of `direction` and `kind`.
-fn count_messages(direction: Direction, kind: Kind, messages: u64, bytes: u64) {
-    let recorder = current_recorder();
-    let cached = MESSAGE_COUNTERS.try_with(|cache| {
-        // Busy only if a recorder counts messages from inside `register_counter` or
-        // `increment`; gone while the thread's locals are destroyed. Either way, the slow path.
-        let Ok(mut cache) = cache.try_borrow_mut() else {
-            return false;
-        };
-        if !cache
-            .recorder
-            .is_some_and(|cached| std::ptr::eq(cached, recorder))
-        {
-            cache.recorder = Some(recorder);
-            cache.counters = [const { None }; SLOTS];
-        }
-        let slot = direction as usize * 5 + kind as usize;
-        cache.counters[slot]
-            .get_or_insert_with(|| register(false, direction, kind))
-            .increment(messages);
-        cache.counters[10 + slot]
-            .get_or_insert_with(|| register(true, direction, kind))
-            .increment(bytes);
-        true
-    });
-    if !matches!(cached, Ok(true)) {
-        register(false, direction, kind).increment(messages);
-        register(true, direction, kind).increment(bytes);
-    }
-}
-
-/// The message counters of the connections opened under one recorder: handles registered on
-/// first use, shared (an `Arc`) by those connections. A connection resolves them once, when it
-/// opens, so counting a message is an atomic load and the counter's own update, without the
-/// per-call recorder check of [`message_in`] (about 75 instructions per call saved, two calls
-/// per echoed message). A recorder installed later applies to connections opened after it.
-pub(crate) struct ConnectionCounters {
-    /// Identity of the recorder; only compared.
-    recorder: RecorderId,
-    slots: [std::sync::OnceLock<metrics::Counter>; SLOTS],
-}
-
 /// A recorder's address, as an identity.
 #[derive(Clone, Copy)]
 struct RecorderId(*const dyn metrics::Recorder);
@@ -246,65 +194,57 @@ unsafe impl Send for RecorderId {}
 // SAFETY: as above.
 unsafe impl Sync for RecorderId {}
 
-impl ConnectionCounters {
-    /// The counters for connections opening now (on this thread's current recorder).
-    pub(crate) fn current() -> std::sync::Arc<Self> {
+/// Every message and byte counter, registered with one recorder (so every (`direction`,
+/// `kind`) series exists, at zero, from the first use on). Shared by the connections opened
+/// under that recorder.
+pub(crate) struct MessageCounters {
+    recorder: RecorderId,
+    slots: [metrics::Counter; SLOTS],
+}
+
+impl MessageCounters {
+    fn register(recorder: RecorderId) -> Arc<Self> {
+        let slots = std::array::from_fn(|i| {
+            let direction = if (i % 10) < 5 {
+                Direction::In
+            } else {
+                Direction::Out
+            };
+            register(i >= 10, direction, KINDS[i % 5])
+        });
+        Arc::new(Self { recorder, slots })
+    }
+
+    /// This thread's set for the current recorder (registered on first use): what a connection
+    /// opening now counts into.
+    pub(crate) fn current() -> Arc<Self> {
         thread_local! {
-            static CACHE: RefCell<Option<std::sync::Arc<ConnectionCounters>>> =
-                const { RefCell::new(None) };
+            static CURRENT: RefCell<Option<Arc<MessageCounters>>> = const { RefCell::new(None) };
         }
-        let identity = RecorderId(current_recorder());
-        // Registered now, with the recorder current when the connection opens (so every
-        // (direction, kind) series exists from the first connection on, at zero).
-        let make = || {
-            let slots = [const { std::sync::OnceLock::new() }; SLOTS];
-            for (i, slot) in slots.iter().enumerate() {
-                let direction = if (i % 10) / 5 == 0 {
-                    Direction::In
-                } else {
-                    Direction::Out
-                };
-                let kind = [
-                    Kind::Text,
-                    Kind::Binary,
-                    Kind::Ping,
-                    Kind::Pong,
-                    Kind::Close,
-                ][i % 5];
-                let _ = slot.set(register(i >= 10, direction, kind));
-            }
-            std::sync::Arc::new(Self {
-                recorder: identity,
-                slots,
-            })
-        };
-        CACHE
-            .try_with(|cache| {
-                let Ok(mut cache) = cache.try_borrow_mut() else {
-                    return make();
-                };
-                match &*cache {
-                    Some(counters) if std::ptr::eq(counters.recorder.0, identity.0) => {
-                        counters.clone()
-                    }
+        let recorder = current_recorder();
+        CURRENT
+            .try_with(|current| {
+                // Busy only if a recorder counts messages from inside `register_counter`; gone
+                // while the thread's locals are destroyed: then a set of its own.
+                let mut current = current.try_borrow_mut().ok()?;
+                match &*current {
+                    Some(set) if std::ptr::eq(set.recorder.0, recorder.0) => Some(set.clone()),
                     _ => {
-                        let counters = make();
-                        *cache = Some(counters.clone());
-                        counters
+                        let set = Self::register(recorder);
+                        *current = Some(set.clone());
+                        Some(set)
                     }
                 }
             })
-            .unwrap_or_else(|_| make())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Self::register(recorder))
     }
 
     fn count(&self, direction: Direction, kind: Kind, messages: u64, bytes: u64) {
         let slot = direction as usize * 5 + kind as usize;
-        self.slots[slot]
-            .get_or_init(|| register(false, direction, kind))
-            .increment(messages);
-        self.slots[10 + slot]
-            .get_or_init(|| register(true, direction, kind))
-            .increment(bytes);
+        self.slots[slot].increment(messages);
+        self.slots[10 + slot].increment(bytes);
     }
 
     /// A message taken by the dispatch loop.
@@ -318,13 +258,18 @@ impl ConnectionCounters {
     }
 }
 
-/// A message received, counted without a connection's [`ConnectionCounters`].
+/// Adds `messages` messages of `bytes` bytes in all to the counters of `direction` and `kind`.
+fn count_messages(direction: Direction, kind: Kind, messages: u64, bytes: u64) {
+    MessageCounters::current().count(direction, kind, messages, bytes);
+}
+
+/// A message received, counted without a connection's [`MessageCounters`].
 #[cfg(test)]
 pub(crate) fn message_in(kind: Kind, bytes: usize) {
     count_messages(Direction::In, kind, 1, bytes as u64);
 }
 
-/// A message queued for sending by a server-side connection.
+/// A message queued for sending by a server-side connection without its own counters.
 pub(crate) fn message_out(kind: Kind, bytes: usize) {
     count_messages(Direction::Out, kind, 1, bytes as u64);
 }
@@ -500,11 +445,11 @@ mod tests {
         assert_eq!(first.get("in", "binary"), (Some(1), Some(7)));
         assert_eq!(first.get("out", "close"), (Some(1), Some(2)));
         assert_eq!(first.get("out", "text"), (Some(4), Some(40)));
-        // Only what was counted is registered, and once per thread.
-        assert_eq!(first.get("out", "binary"), (None, None));
-        assert_eq!(first.get("out", "ping"), (None, None));
-        assert_eq!(first.series(), 8);
-        assert_eq!(first.registrations(), 8);
+        // Every series is registered, once per thread, and exists at zero until counted.
+        assert_eq!(first.get("out", "binary"), (Some(0), Some(0)));
+        assert_eq!(first.get("out", "ping"), (Some(0), Some(0)));
+        assert_eq!(first.series(), SLOTS);
+        assert_eq!(first.registrations(), SLOTS);
 
         // Another recorder gets its own handles; the first keeps its counts.
         metrics::with_local_recorder(&second, || {
@@ -513,7 +458,7 @@ mod tests {
         });
         assert_eq!(second.get("in", "text"), (Some(1), Some(1)));
         assert_eq!(second.get("in", "pong"), (Some(1), Some(0)));
-        assert_eq!(second.series(), 4);
+        assert_eq!(second.registrations(), SLOTS);
         assert_eq!(first.get("in", "text"), (Some(3), Some(15)));
 
         // Back and forth, nested.
@@ -524,7 +469,9 @@ mod tests {
         });
         assert_eq!(first.get("in", "text"), (Some(5), Some(25)));
         assert_eq!(second.get("in", "text"), (Some(2), Some(2)));
-        assert_eq!(first.series(), 8);
+        // One set per thread is kept: coming back to a recorder registers again (twice here,
+        // around the nested one), and the counts still add up above.
+        assert_eq!(first.registrations(), 3 * SLOTS);
 
         // Without them, neither sees anything.
         message_in(Kind::Text, 5);
@@ -533,11 +480,11 @@ mod tests {
     }
 
     #[test]
-    fn connection_counters_are_resolved_when_the_connection_opens() {
+    fn a_connection_takes_the_counters_current_when_it_opens() {
         let first = Counting::default();
         let second = Counting::default();
         let (a, b) = metrics::with_local_recorder(&first, || {
-            (ConnectionCounters::current(), ConnectionCounters::current())
+            (MessageCounters::current(), MessageCounters::current())
         });
         // Connections opened under one recorder share one set of handles.
         assert!(std::sync::Arc::ptr_eq(&a, &b));
@@ -551,7 +498,7 @@ mod tests {
         assert_eq!(first.series(), SLOTS);
         assert_eq!(first.get("out", "close"), (Some(0), Some(0)));
         // A connection opened under another recorder counts there.
-        let c = metrics::with_local_recorder(&second, ConnectionCounters::current);
+        let c = metrics::with_local_recorder(&second, MessageCounters::current);
         assert!(!std::sync::Arc::ptr_eq(&a, &c));
         c.message_in(Kind::Text, 1);
         assert_eq!(second.get("in", "text"), (Some(1), Some(1)));

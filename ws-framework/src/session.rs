@@ -232,7 +232,7 @@ pub(crate) async fn run<S, IO>(
         peer = %peer,
         protocol = caller.protocol().unwrap_or(""),
     );
-    let counters = observability::ConnectionCounters::current();
+    let counters = observability::MessageCounters::current();
     ws.set_counters(counters.clone());
     host.hub.register(&caller);
     let registered = caller.clone();
@@ -263,15 +263,17 @@ pub(crate) async fn run<S, IO>(
                 if !dispatch_done {
                     dispatch_done = dispatch.as_mut().poll(cx).is_ready();
                 }
-                let last = round + 1 == INLINE_ROUNDS || (driver_done && dispatch_done);
-                if !ws.inline_end(!last) {
-                    break;
+                let both_done = driver_done && dispatch_done;
+                let last = both_done || round + 1 == INLINE_ROUNDS;
+                let again = ws.inline_end(!last);
+                if again && !last {
+                    continue;
                 }
-                if last {
+                if again && !both_done {
                     // Still work to do: yield to other tasks, and come back.
                     cx.waker().wake_by_ref();
-                    break;
                 }
+                break;
             }
             if driver_done && dispatch_done {
                 std::task::Poll::Ready(())

@@ -832,7 +832,7 @@ impl Encoder {
     /// Appends a ping, pong or close frame; the payload must be at most 125 bytes.
     pub fn encode_control(&mut self, opcode: OpCode, payload: &[u8], out: &mut WriteBuf) {
         debug_assert!(opcode.is_control() && payload.len() <= super::frame::MAX_CONTROL_PAYLOAD);
-        self.encode_frame_from_slice(opcode, payload, out);
+        self.encode_slice_frame(false, opcode, payload, out);
     }
 
     /// Appends a close frame; `None` sends one without a status code.
@@ -844,11 +844,6 @@ impl Encoder {
         self.encode_control(OpCode::Close, &payload, out);
     }
 
-    /// A final, uncompressed frame whose payload is copied into the buffer (control frames).
-    fn encode_frame_from_slice(&mut self, opcode: OpCode, payload: &[u8], out: &mut WriteBuf) {
-        self.encode_slice_frame(false, opcode, payload, out);
-    }
-
     /// A final frame whose payload is copied into the buffer.
     fn encode_slice_frame(
         &mut self,
@@ -857,22 +852,7 @@ impl Encoder {
         payload: &[u8],
         out: &mut WriteBuf,
     ) {
-        let mask = match self.role {
-            Role::Client => Some(self.masks.next()),
-            Role::Server => None,
-        };
-        let header = FrameHeader {
-            fin: true,
-            rsv1,
-            rsv2: false,
-            rsv3: false,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        let mut head = [0u8; FrameHeader::MAX_LEN];
-        let n = header.encode(&mut head);
-        out.push_slice(&head[..n]);
+        let mask = self.push_header(true, rsv1, opcode, payload.len(), out);
         let start = out.tail.len();
         out.push_slice(payload);
         if let Some(mask) = mask {
@@ -890,6 +870,26 @@ impl Encoder {
         payload: &Bytes,
         out: &mut WriteBuf,
     ) {
+        match self.push_header(fin, rsv1, opcode, payload.len(), out) {
+            None => out.push_bytes_ref(payload),
+            Some(mask) => {
+                // Masking needs a private copy anyway: write it straight into the buffer.
+                let start = out.tail.len();
+                out.push_slice(payload);
+                apply_mask(&mut out.tail[start..], mask);
+            }
+        }
+    }
+
+    /// Appends a frame header (with a fresh mask as a client); returns the mask to apply.
+    fn push_header(
+        &mut self,
+        fin: bool,
+        rsv1: bool,
+        opcode: OpCode,
+        len: usize,
+        out: &mut WriteBuf,
+    ) -> Option<[u8; 4]> {
         let mask = match self.role {
             Role::Client => Some(self.masks.next()),
             Role::Server => None,
@@ -901,20 +901,12 @@ impl Encoder {
             rsv3: false,
             opcode,
             mask,
-            payload_len: payload.len() as u64,
+            payload_len: len as u64,
         };
         let mut head = [0u8; FrameHeader::MAX_LEN];
         let n = header.encode(&mut head);
         out.push_slice(&head[..n]);
-        match mask {
-            None => out.push_bytes_ref(payload),
-            Some(mask) => {
-                // Masking needs a private copy anyway: write it straight into the buffer.
-                let start = out.tail.len();
-                out.push_slice(payload);
-                apply_mask(&mut out.tail[start..], mask);
-            }
-        }
+        mask
     }
 }
 
