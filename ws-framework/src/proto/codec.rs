@@ -8,7 +8,7 @@
 use super::close::CloseFrame;
 use super::deflate::{Compressor, Decompressor};
 use super::frame::{FrameHeader, OpCode};
-use super::mask::apply_mask;
+use super::mask::{apply_mask, copy_unmasked};
 use super::utf8::Utf8Validator;
 use super::{ProtocolError, Role};
 use bytes::{Buf, Bytes, BytesMut};
@@ -25,6 +25,14 @@ impl Utf8Bytes {
     pub fn try_from_bytes(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         std::str::from_utf8(&bytes)?;
         Ok(Self(bytes))
+    }
+
+    /// Wraps `bytes` without checking them.
+    ///
+    /// # Safety
+    /// `bytes` must be valid UTF-8.
+    pub(crate) unsafe fn from_bytes_unchecked(bytes: Bytes) -> Self {
+        Self(bytes)
     }
 
     /// A static string, without copying.
@@ -240,6 +248,35 @@ fn copy_small(src: &[u8]) -> BytesMut {
     })
 }
 
+/// As [`copy_small`], unmasking the copy with `mask` on the way (in the same pass); also tells
+/// whether the payload is all ASCII.
+fn copy_small_unmasking(src: &[u8], mask: [u8; 4]) -> (BytesMut, bool) {
+    let copy_into = |dst: &mut BytesMut| {
+        dst.reserve(src.len());
+        let ascii = copy_unmasked(dst.spare_capacity_mut(), src, mask);
+        // SAFETY: `copy_unmasked` initialised the first `src.len()` bytes of the spare capacity.
+        unsafe { dst.set_len(dst.len() + src.len()) };
+        ascii
+    };
+    if src.len() > SHARED_CHUNK_LIMIT {
+        let mut own = BytesMut::new();
+        let ascii = copy_into(&mut own);
+        return (own, ascii);
+    }
+    SMALL_PAYLOADS.with(|cell| {
+        let Ok(mut chunk) = cell.try_borrow_mut() else {
+            let mut own = BytesMut::new();
+            let ascii = copy_into(&mut own);
+            return (own, ascii);
+        };
+        if chunk.capacity() < src.len() {
+            *chunk = BytesMut::with_capacity(SHARED_CHUNK);
+        }
+        let ascii = copy_into(&mut chunk);
+        (chunk.split(), ascii)
+    })
+}
+
 struct Partial {
     text: bool,
     compressed: bool,
@@ -311,6 +348,9 @@ impl Decoder {
     /// Consumes bytes from the front of `buf` and returns the next event, or `Ok(None)` when
     /// more bytes are needed. After an error the connection must be failed with its code.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
+        if let Some(event) = self.decode_small(buf) {
+            return event.map(Some);
+        }
         loop {
             let (header, header_len) = match self.header {
                 Some(h) => h,
@@ -347,6 +387,59 @@ impl Decoder {
                 return Ok(Some(event));
             }
         }
+    }
+
+    /// The common case in one pass: a whole text or binary message in one frame of at most
+    /// 125 bytes, uncompressed, masked as the role requires, within the limits, arriving
+    /// between messages. `None` for anything else (and when the frame has not fully arrived):
+    /// the general path decodes it, and reports what is wrong with it.
+    #[inline]
+    fn decode_small(&mut self, buf: &mut BytesMut) -> Option<Result<Event, ProtocolError>> {
+        if self.header.is_some() || self.partial.is_some() {
+            return None;
+        }
+        let [b0, b1, ..] = buf[..] else {
+            return None;
+        };
+        // FIN set, no reserved bit, opcode 1 or 2; a 7-bit length.
+        let opcode = b0 ^ 0x80;
+        let len = usize::from(b1 & 0x7F);
+        if !(opcode == 1 || opcode == 2)
+            || len > 125
+            || len > self.limits.max_frame_size
+            || len > self.limits.max_message_size
+        {
+            return None;
+        }
+        let masked = b1 & 0x80 != 0;
+        let (mask, header_len) = match (self.role, masked) {
+            (Role::Server, true) => {
+                let [_, _, m0, m1, m2, m3, ..] = buf[..] else {
+                    return None;
+                };
+                (Some([m0, m1, m2, m3]), 6)
+            }
+            (Role::Client, false) => (None, 2),
+            _ => return None,
+        };
+        let payload = buf.get(header_len..header_len + len)?;
+        let (payload, ascii) = match mask {
+            Some(mask) => copy_small_unmasking(payload, mask),
+            None => (copy_small(payload), false),
+        };
+        let payload = payload.freeze();
+        buf.advance(header_len + len);
+        Some(Ok(Event::Message(if opcode != 1 {
+            Message::Binary(payload)
+        } else if ascii {
+            // SAFETY: ASCII is valid UTF-8.
+            Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(payload) })
+        } else {
+            match Utf8Bytes::try_from_bytes(payload) {
+                Ok(text) => Message::Text(text),
+                Err(_) => return Some(Err(invalid_utf8())),
+            }
+        })))
     }
 
     /// Validates the arrived part of an uncompressed text frame (fail fast on invalid UTF-8).
@@ -558,6 +651,25 @@ impl WriteBuf {
     fn push_slice(&mut self, bytes: &[u8]) {
         self.tail.extend_from_slice(bytes);
         self.len += bytes.len();
+    }
+
+    /// Appends an unmasked frame with first byte `b0` and a payload under 64 KiB, copied.
+    fn push_small_frame(&mut self, b0: u8, payload: &[u8]) {
+        let len = payload.len();
+        debug_assert!(len <= usize::from(u16::MAX));
+        let mut head = [b0, 0, 0, 0];
+        let head = if len < 126 {
+            head[1] = len as u8;
+            &head[..2]
+        } else {
+            head[1] = 126;
+            head[2..].copy_from_slice(&(len as u16).to_be_bytes());
+            &head[..]
+        };
+        self.tail.reserve(head.len() + len);
+        self.tail.extend_from_slice(head);
+        self.tail.extend_from_slice(payload);
+        self.len += head.len() + len;
     }
 
     /// Frees the buffer's memory when nothing is queued and a burst left it larger than a few
@@ -773,6 +885,18 @@ impl Encoder {
             Message::Text(t) => (OpCode::Text, t.as_bytes()),
             Message::Binary(b) => (OpCode::Binary, b),
         };
+        if self.role == Role::Server
+            && payload.len() < COPY_LIMIT
+            && payload.len() <= self.frame_size()
+            && self
+                .deflate
+                .as_ref()
+                .is_none_or(|(_, threshold)| payload.len() < *threshold)
+        {
+            // The common case: one small plain frame, header and payload written in one go.
+            out.push_small_frame(0x80 | opcode as u8, payload);
+            return Ok(());
+        }
         if let Some((compressor, threshold)) = &mut self.deflate {
             if payload.len() >= *threshold {
                 self.compressed_recently = true;

@@ -3,7 +3,7 @@
 /// XORs `buf` with the 4-byte `mask`, as if `buf` started at offset 0 of the masked payload.
 #[inline]
 pub fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
-    apply_mask_at(buf, mask, 0);
+    xor_in_phase(buf, mask);
 }
 
 /// XORs `buf` with `mask`, where `buf` starts at byte `offset` of the masked payload.
@@ -16,6 +16,12 @@ pub fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
 pub fn apply_mask_at(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     let mut mask = mask;
     mask.rotate_left(offset % 4);
+    xor_in_phase(buf, mask);
+}
+
+/// XORs `buf` with `mask`, `buf` starting at a multiple of 4 bytes into the payload.
+#[inline]
+fn xor_in_phase(buf: &mut [u8], mask: [u8; 4]) {
     let mut wide = [0u8; 32];
     for (i, byte) in wide.iter_mut().enumerate() {
         *byte = mask[i % 4];
@@ -42,6 +48,41 @@ pub fn apply_mask_at(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     }
 }
 
+/// Copies `src` into the start of `dst`, XORed with `mask` (a payload from its first byte), and
+/// tells whether every byte of the result is ASCII (then it is valid UTF-8 without further
+/// checks). One pass, 8 bytes at a time: the receive path of small frames.
+///
+/// # Panics
+/// If `dst` is shorter than `src`.
+pub fn copy_unmasked(dst: &mut [std::mem::MaybeUninit<u8>], src: &[u8], mask: [u8; 4]) -> bool {
+    let dst = &mut dst[..src.len()];
+    let word = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut high = 0u64;
+    let mut words = src.chunks_exact(8);
+    let mut out = dst.chunks_exact_mut(8);
+    for (from, to) in (&mut words).zip(&mut out) {
+        let value = u64::from_ne_bytes(from.try_into().expect("8 bytes")) ^ word;
+        high |= value;
+        for (slot, byte) in to.iter_mut().zip(value.to_ne_bytes()) {
+            slot.write(byte);
+        }
+    }
+    let mut tail = 0u8;
+    for (i, (slot, byte)) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(words.remainder())
+        .enumerate()
+    {
+        let value = byte ^ mask[i % 4];
+        tail |= value;
+        slot.write(value);
+    }
+    high & 0x8080_8080_8080_8080 == 0 && tail & 0x80 == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +107,32 @@ mod tests {
                     naive(&mut slow[start..end], mask, offset);
                     assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn copy_unmasked_matches_the_definition_and_spots_non_ascii() {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        for len in [0, 1, 5, 7, 8, 9, 16, 31, 64, 125] {
+            let plain: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut masked = plain.clone();
+            naive(&mut masked, mask, 0);
+            let mut dst = vec![std::mem::MaybeUninit::new(0u8); len + 3];
+            assert!(copy_unmasked(&mut dst, &masked, mask), "len {len}");
+            let out: Vec<u8> = dst[..len]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            assert_eq!(out, plain, "len {len}");
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if len == 0 {
+                    continue;
+                }
+                let mut high = plain.clone();
+                high[at] = 0xC3;
+                naive(&mut high, mask, 0);
+                assert!(!copy_unmasked(&mut dst, &high, mask), "len {len} at {at}");
             }
         }
     }
