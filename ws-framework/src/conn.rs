@@ -140,6 +140,9 @@ struct State {
     /// The driver stopped reading because the inbox is full; the reader wakes it once it took
     /// something (and only then: a wake per message would cost a task poll per message).
     driver_parked_on_inbox: bool,
+    /// The reader took a batch of incoming items ([`WebSocket::poll_recv_batch`]) and may not
+    /// have handled them all yet: a protocol failure waits for it as for the inbox.
+    batch_outstanding: bool,
     /// While the task that runs both the driver and the only reader polls them in turn (see
     /// [`WebSocket::inline_begin`]), wakes aimed at that task are recorded here instead: it
     /// polls both again anyway.
@@ -349,6 +352,7 @@ impl WebSocket {
             reader: None,
             driver: None,
             driver_parked_on_inbox: false,
+            batch_outstanding: false,
             inline_waker: None,
             inline_active: false,
             inline_pending: false,
@@ -446,6 +450,35 @@ impl WebSocket {
             }
             return Poll::Ready(Ok(item));
         }
+        Self::poll_recv_empty(&mut state, cx)
+    }
+
+    /// As [`WebSocket::poll_recv`], and moves whatever else is waiting into `rest` (which must
+    /// be empty) under the same lock: one lock per batch of messages instead of one each. The
+    /// caller must take everything in `rest` before it calls again.
+    pub(crate) fn poll_recv_batch(
+        &self,
+        cx: &mut Context<'_>,
+        rest: &mut VecDeque<Incoming>,
+    ) -> Poll<Result<Incoming>> {
+        debug_assert!(rest.is_empty());
+        let mut state = self.shared.lock();
+        state.batch_outstanding = false;
+        if let Some(item) = state.inbox.pop_front() {
+            std::mem::swap(&mut state.inbox, rest);
+            state.inbox_bytes = 0;
+            state.batch_outstanding = !rest.is_empty();
+            if std::mem::take(&mut state.driver_parked_on_inbox) {
+                state.wake_driver();
+            }
+            return Poll::Ready(Ok(item));
+        }
+        Self::poll_recv_empty(&mut state, cx)
+    }
+
+    /// The end of [`WebSocket::poll_recv`] when the inbox is empty: a failure, the end, or
+    /// waiting.
+    fn poll_recv_empty(state: &mut State, cx: &mut Context<'_>) -> Poll<Result<Incoming>> {
         if let Some(err) = state.deferred_failure.take() {
             state.fail(err);
         }
@@ -499,6 +532,21 @@ impl WebSocket {
         }
         self.count_out(crate::observability::Kind::of(&message), message.len());
         Ok(())
+    }
+
+    /// Queues `message` if the outbound buffer has room, without waiting: `Ok(None)` once
+    /// queued, `Ok(Some(message))` (given back, for [`WebSocket::send`]) when the buffer is full.
+    /// Unlike `send`, it leaves counting the message in the metrics to the caller.
+    pub(crate) fn send_now(&self, message: Message) -> Result<Option<Message>> {
+        let attempted = if message.is_text() {
+            "text data"
+        } else {
+            "binary data"
+        };
+        if !self.encode_now(&message, attempted, false)? {
+            return Ok(Some(message));
+        }
+        Ok(None)
     }
 
     /// Queues `message` under one lock: `Ok(false)` when the outbound buffer is full (and
@@ -939,10 +987,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 }
                 Ok(None) => return progressed.then_some(Step::Progress),
                 Err(err) => {
-                    if state
-                        .inbox
-                        .iter()
-                        .any(|i| matches!(i, Incoming::Message(_)))
+                    if state.batch_outstanding
+                        || state
+                            .inbox
+                            .iter()
+                            .any(|i| matches!(i, Incoming::Message(_)))
                     {
                         // Messages before the bad frame were fine: let the application take
                         // (and answer) them first; the connection fails when the inbox is empty.

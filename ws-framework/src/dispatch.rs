@@ -11,6 +11,7 @@ use crate::observability::{self, Kind};
 use crate::proto::close::MAX_REASON_LEN;
 use crate::proto::{CloseCode, CloseFrame, Message};
 use crate::service::{Event, Reply, Service};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use tracing::Instrument;
 
 /// Runs a future, turning a panic into `Err(message)`.
-struct CatchUnwind<F>(F);
+pub(crate) struct CatchUnwind<F>(F);
 
 impl<F: Future> Future for CatchUnwind<F> {
     type Output = std::result::Result<F::Output, String>;
@@ -37,8 +38,8 @@ impl<F: Future> Future for CatchUnwind<F> {
 }
 
 /// Runs `future` and reports a panic inside it as `Err` with the panic message.
-pub(crate) async fn catch_unwind<F: Future>(future: F) -> std::result::Result<F::Output, String> {
-    CatchUnwind(future).await
+pub(crate) fn catch_unwind<F: Future>(future: F) -> CatchUnwind<F> {
+    CatchUnwind(future)
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -79,6 +80,10 @@ pub(crate) struct Connection<S: Service> {
     pub idle_timeout: Option<Duration>,
     pub close_timeout: Option<Duration>,
     pub counters: Arc<observability::MessageCounters>,
+    /// Counts not yet added to `counters` (flushed before the loop waits).
+    pub tally: observability::Tally,
+    /// Incoming items taken from the connection in one batch, not yet dispatched.
+    pub pending: VecDeque<Incoming>,
 }
 
 enum Flow {
@@ -94,38 +99,47 @@ impl<S: Service> Connection<S> {
         }
         let mut saw_close = false;
         loop {
-            let next = match self.idle_timeout.filter(|_| S::HANDLERS.idle_timeout) {
-                Some(idle) => match tokio::time::timeout(idle, self.ws.recv()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        if let Flow::Stop = self.dispatch(Event::IdleTimeout).await {
-                            break;
-                        }
-                        continue;
+            let next = match self.pending.pop_front() {
+                Some(item) => Ok(item),
+                None => {
+                    // The batch is done: publish its counts before waiting for the next.
+                    self.tally.flush(&self.counters);
+                    let (ws, pending) = (&self.ws, &mut self.pending);
+                    let batch = std::future::poll_fn(|cx| ws.poll_recv_batch(cx, pending));
+                    match self.idle_timeout.filter(|_| S::HANDLERS.idle_timeout) {
+                        Some(idle) => match tokio::time::timeout(idle, batch).await {
+                            Ok(next) => next,
+                            Err(_) => {
+                                if let Flow::Stop = self.dispatch(Event::IdleTimeout).await {
+                                    break;
+                                }
+                                continue;
+                            }
+                        },
+                        None => batch.await,
                     }
-                },
-                None => self.ws.recv().await,
+                }
             };
             let event = match next {
                 Ok(Incoming::Message(Message::Text(t))) => {
-                    self.counters.message_in(Kind::Text, t.len());
+                    self.tally.message_in(Kind::Text, t.len());
                     Event::Text(t)
                 }
                 Ok(Incoming::Message(Message::Binary(b))) => {
-                    self.counters.message_in(Kind::Binary, b.len());
+                    self.tally.message_in(Kind::Binary, b.len());
                     Event::Binary(b)
                 }
                 Ok(Incoming::Ping(p)) => {
-                    self.counters.message_in(Kind::Ping, p.len());
+                    self.tally.message_in(Kind::Ping, p.len());
                     Event::Ping(p)
                 }
                 Ok(Incoming::Pong(p)) => {
-                    self.counters.message_in(Kind::Pong, p.len());
+                    self.tally.message_in(Kind::Pong, p.len());
                     Event::Pong(p)
                 }
                 Ok(Incoming::Close(frame)) => {
                     saw_close = true;
-                    self.counters.message_in(
+                    self.tally.message_in(
                         Kind::Close,
                         frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
                     );
@@ -145,6 +159,7 @@ impl<S: Service> Connection<S> {
                 break;
             }
         }
+        self.tally.flush(&self.counters);
         if !saw_close {
             // The connection ended without a close frame from the peer (or after ours): tell
             // the service once how it ended.
@@ -197,8 +212,21 @@ impl<S: Service> Connection<S> {
     async fn act(&mut self, reply: Reply) -> Result<Flow> {
         match reply {
             Reply::None => {}
-            Reply::Text(t) => self.ws.send(Message::Text(t)).await?,
-            Reply::Binary(b) => self.ws.send(Message::Binary(b)).await?,
+            // Queued at once unless the outbound buffer is full: no send future to run.
+            Reply::Text(t) => {
+                let len = t.len();
+                match self.ws.send_now(Message::Text(t))? {
+                    None => self.tally.message_out(Kind::Text, len),
+                    Some(message) => self.ws.send(message).await?,
+                }
+            }
+            Reply::Binary(b) => {
+                let len = b.len();
+                match self.ws.send_now(Message::Binary(b))? {
+                    None => self.tally.message_out(Kind::Binary, len),
+                    Some(message) => self.ws.send(message).await?,
+                }
+            }
             Reply::Pong(p) => self.ws.pong(p).await?,
             Reply::Close(frame) => {
                 self.close_with(frame).await;

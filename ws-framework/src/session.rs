@@ -245,6 +245,8 @@ pub(crate) async fn run<S, IO>(
         idle_timeout: config.idle_timeout,
         close_timeout: config.close_timeout,
         counters,
+        tally: observability::Tally::default(),
+        pending: std::collections::VecDeque::new(),
     };
     async move {
         tracing::debug!(compressed = ws.deflate().is_some(), "websocket opened");
