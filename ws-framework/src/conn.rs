@@ -148,7 +148,8 @@ struct State {
     /// polls both again anyway.
     inline_waker: Option<Waker>,
     inline_active: bool,
-    inline_pending: bool,
+    /// Wakes recorded for the driver and for the reader.
+    inline_pending: Wakes,
     phase: Phase,
     close_sent: bool,
     /// Why the connection ended (or is ending), reported to readers once the inbox is empty.
@@ -210,7 +211,7 @@ impl State {
     fn wake_driver(&mut self) {
         if let Some(w) = &self.driver {
             if self.inline(w) {
-                self.inline_pending = true;
+                self.inline_pending.driver = true;
             } else {
                 w.wake_by_ref();
             }
@@ -218,10 +219,11 @@ impl State {
     }
 
     fn wake_reader(&mut self) {
-        if let Some(w) = self.reader.take() {
-            if self.inline(&w) {
-                self.inline_pending = true;
-            } else {
+        if let Some(w) = &self.reader {
+            if self.inline(w) {
+                // Kept: the same task registers the same waker again.
+                self.inline_pending.reader = true;
+            } else if let Some(w) = self.reader.take() {
                 w.wake();
             }
         }
@@ -250,7 +252,15 @@ impl State {
         }
     }
 
+    /// Whether the driver must stop reading until the reader takes something.
+    fn inbox_full(&self) -> bool {
+        self.inbox.len() >= INBOX_MESSAGES || self.inbox_bytes >= INBOX_BYTES
+    }
+
     fn wake_writers(&mut self) {
+        if self.writers.is_empty() {
+            return;
+        }
         for w in self.writers.drain(..) {
             w.wake();
         }
@@ -355,7 +365,7 @@ impl WebSocket {
             batch_outstanding: false,
             inline_waker: None,
             inline_active: false,
-            inline_pending: false,
+            inline_pending: Wakes::default(),
             phase: Phase::Open,
             close_sent: false,
             end: None,
@@ -398,6 +408,10 @@ impl WebSocket {
             awaiting_pong: false,
             defer_timer: None,
             deflate_idle_timer: None,
+            turns: false,
+            read_blocked: false,
+            decode_gate: true,
+            write_check: true,
         };
         (Self { shared }, driver)
     }
@@ -464,6 +478,7 @@ impl WebSocket {
         debug_assert!(rest.is_empty());
         let mut state = self.shared.lock();
         state.batch_outstanding = false;
+        state.inline_pending.reader = false;
         if let Some(item) = state.inbox.pop_front() {
             std::mem::swap(&mut state.inbox, rest);
             state.inbox_bytes = 0;
@@ -760,16 +775,16 @@ impl WebSocket {
             state.inline_waker = Some(waker.clone());
         }
         state.inline_active = true;
-        state.inline_pending = false;
+        state.inline_pending = Wakes::default();
     }
 
-    /// Whether a wake was recorded since the turn began (or the last call): the caller polls
-    /// both sides again. With `stay` off, or when nothing was recorded, the turn ends and wakes
-    /// go through again.
-    pub(crate) fn inline_end(&self, stay: bool) -> bool {
+    /// The wakes recorded since the turn began (or the last call): the caller polls the woken
+    /// sides again. With `stay` off, or when nothing was recorded, the turn ends and wakes go
+    /// through again.
+    pub(crate) fn inline_end(&self, stay: bool) -> Wakes {
         let mut state = self.shared.lock();
         let pending = std::mem::take(&mut state.inline_pending);
-        if !stay || !pending {
+        if !stay || !pending.any() {
             state.inline_active = false;
         }
         pending
@@ -864,6 +879,17 @@ pub struct Driver<S> {
     defer_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Frees the compressor once the connection stopped sending compressed messages.
     deflate_idle_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Polled in turns of a task (see [`Driver::begin_turn`]).
+    turns: bool,
+    /// The socket had nothing to read in this turn: no use asking again until the next.
+    read_blocked: bool,
+    /// The inbox was full or the connection done when last looked (at the start of this poll,
+    /// or by the decoder since): an empty read buffer still needs a look under the lock.
+    decode_gate: bool,
+    /// Whether the write side needs a look: set at the start of a poll (others may have
+    /// queued frames) and when the driver queued one itself (a pong, a close); cleared once
+    /// the buffer is found empty or the socket is full.
+    write_check: bool,
 }
 
 impl<S> std::fmt::Debug for Driver<S> {
@@ -887,6 +913,29 @@ const READ_CHUNK: usize = 8 << 10;
 /// The per-thread buffer that reads land in when no frame is partly buffered.
 const SCRATCH_SIZE: usize = 64 << 10;
 
+/// Which sides of a connection polled in turn by one task (see [`WebSocket::inline_begin`])
+/// were woken.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Wakes {
+    /// The driver (bytes to write, room in the inbox).
+    pub(crate) driver: bool,
+    /// The reader (something in the inbox, or the end).
+    pub(crate) reader: bool,
+}
+
+impl Wakes {
+    /// Both sides, as at the start of a task poll.
+    pub(crate) const BOTH: Self = Self {
+        driver: true,
+        reader: true,
+    };
+
+    /// Whether either side was woken.
+    pub(crate) fn any(self) -> bool {
+        self.driver || self.reader
+    }
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
 }
@@ -894,6 +943,16 @@ thread_local! {
 enum Step {
     Progress,
     Idle,
+}
+
+impl<S> Driver<S> {
+    /// Starts a turn: a poll of the task that runs this driver, which may poll it several
+    /// times. A read that found the socket empty is not tried again in the same turn (readiness
+    /// only changes between task polls; a change during one wakes the task).
+    pub(crate) fn begin_turn(&mut self) {
+        self.turns = true;
+        self.read_blocked = false;
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
@@ -961,13 +1020,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let mut state = self.shared.lock();
         if matches!(state.phase, Phase::Done) {
             drop(state);
+            self.decode_gate = true;
             return Some(self.poll_drain_until_eof(cx));
         }
         let mut progressed = false;
         loop {
-            if state.inbox.len() >= INBOX_MESSAGES || state.inbox_bytes >= INBOX_BYTES {
+            if state.inbox_full() {
                 // The reader will wake us when it takes something.
                 state.driver_parked_on_inbox = true;
+                self.decode_gate = true;
                 return Some(if progressed {
                     Step::Progress
                 } else {
@@ -975,17 +1036,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 });
             }
             if buf.is_empty() {
+                self.decode_gate = state.inbox_full();
                 return progressed.then_some(Step::Progress);
             }
             match self.decoder.decode(buf) {
                 Ok(Some(event)) => {
                     Self::handle_event(&mut state, event);
                     progressed = true;
+                    if !state.wbuf.is_empty() {
+                        // A pong or a close frame to send (or frames queued before).
+                        self.write_check = true;
+                    }
                     if matches!(state.phase, Phase::Done) {
+                        self.decode_gate = true;
                         return Some(Step::Progress);
                     }
                 }
-                Ok(None) => return progressed.then_some(Step::Progress),
+                Ok(None) => {
+                    self.decode_gate = state.inbox_full();
+                    return progressed.then_some(Step::Progress);
+                }
                 Err(err) => {
                     if state.batch_outstanding
                         || state
@@ -1002,6 +1072,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     }
                     drop(state);
                     self.read_closed = true;
+                    self.write_check = true;
+                    self.decode_gate = true;
                     return Some(Step::Progress);
                 }
             }
@@ -1012,11 +1084,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.read_closed {
             return Step::Idle;
         }
-        let mut rbuf = std::mem::take(&mut self.rbuf);
-        let decoded = self.decode_all(&mut rbuf, cx);
-        self.rbuf = rbuf;
-        if let Some(step) = decoded {
-            return step;
+        if !self.rbuf.is_empty() || self.decode_gate {
+            let mut rbuf = std::mem::take(&mut self.rbuf);
+            let decoded = self.decode_all(&mut rbuf, cx);
+            self.rbuf = rbuf;
+            if let Some(step) = decoded {
+                return step;
+            }
+        }
+        if self.read_blocked {
+            return Step::Idle;
         }
         let needed = self.decoder.bytes_needed(self.rbuf.len());
         if self.rbuf.is_empty() && needed.is_none_or(|n| n <= SCRATCH_SIZE / 2) {
@@ -1047,7 +1124,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 self.on_io_error(e);
                 Step::Progress
             }
-            Poll::Pending => Step::Idle,
+            Poll::Pending => {
+                self.read_blocked = self.turns;
+                Step::Idle
+            }
         }
     }
 
@@ -1088,6 +1168,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     Step::Progress
                 }
                 Poll::Pending => {
+                    self.read_blocked = self.turns;
                     if self.rbuf.capacity() > 0 {
                         // Idle: give the connection's own buffer back.
                         self.rbuf = BytesMut::new();
@@ -1151,16 +1232,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Step {
-        let mut state = self.shared.lock();
-        if state.wbuf.is_empty() {
+        if !self.write_check {
             return Step::Idle;
         }
-        let mut slices = [IoSlice::new(&[]); 64];
-        let n = state.wbuf.io_slices(&mut slices);
-        let result = if n == 1 {
-            Pin::new(&mut self.stream).poll_write(cx, &slices[0])
-        } else {
-            Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
+        let mut state = self.shared.lock();
+        if state.wbuf.is_empty() {
+            self.write_check = false;
+            return Step::Idle;
+        }
+        let result = match state.wbuf.as_single_slice() {
+            Some(bytes) => Pin::new(&mut self.stream).poll_write(cx, bytes),
+            None => {
+                let mut slices = [IoSlice::new(&[]); 64];
+                let n = state.wbuf.io_slices(&mut slices);
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
+            }
         };
         match result {
             Poll::Ready(Ok(0)) => {
@@ -1186,7 +1272,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 self.on_io_error(e);
                 Step::Progress
             }
-            Poll::Pending => Step::Idle,
+            Poll::Pending => {
+                // The socket's write readiness wakes the task, and the next poll looks again.
+                self.write_check = false;
+                Step::Idle
+            }
         }
     }
 }
@@ -1205,6 +1295,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             {
                 state.driver = Some(cx.waker().clone());
             }
+            // Looking now at everything a recorded wake could have been about.
+            state.inline_pending.driver = false;
+            this.write_check = true;
+            this.decode_gate = state.driver_parked_on_inbox
+                || state.inbox_full()
+                || matches!(state.phase, Phase::Done);
             if state.aborted {
                 drop(state);
                 this.read_closed = true;

@@ -265,7 +265,8 @@ impl MessageCounters {
 #[derive(Default)]
 pub(crate) struct Tally {
     values: [u64; SLOTS],
-    any: bool,
+    /// Bit `i` set: `values[i]` (and `values[10 + i]`) may be non-zero.
+    touched: u16,
 }
 
 impl Tally {
@@ -273,7 +274,7 @@ impl Tally {
         let slot = direction as usize * 5 + kind as usize;
         self.values[slot] += 1;
         self.values[10 + slot] += bytes as u64;
-        self.any = true;
+        self.touched |= 1 << slot;
     }
 
     /// A message taken by the dispatch loop.
@@ -288,12 +289,15 @@ impl Tally {
 
     /// Adds what was counted to `counters`, and starts again from zero.
     pub(crate) fn flush(&mut self, counters: &MessageCounters) {
-        if !std::mem::take(&mut self.any) {
-            return;
-        }
-        for (value, counter) in self.values.iter_mut().zip(&counters.slots) {
-            if *value != 0 {
-                counter.increment(std::mem::take(value));
+        let mut touched = std::mem::take(&mut self.touched);
+        while touched != 0 {
+            let slot = touched.trailing_zeros() as usize;
+            touched &= touched - 1;
+            for i in [slot, 10 + slot] {
+                let value = std::mem::take(&mut self.values[i]);
+                if value != 0 {
+                    counters.slots[i].increment(value);
+                }
             }
         }
     }

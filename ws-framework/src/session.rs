@@ -3,7 +3,7 @@
 //! all go through [`admit`] (the handshake up to the 101) and [`run`] (the connection).
 
 use crate::caller::Caller;
-use crate::conn::{ConnConfig, Keepalive, WebSocket};
+use crate::conn::{ConnConfig, Keepalive, Wakes, WebSocket};
 use crate::dispatch::{catch_unwind, Connection};
 use crate::error::{Error, Result};
 use crate::handshake::{accept, validate_request, AcceptConfig, Negotiated};
@@ -258,16 +258,21 @@ pub(crate) async fn run<S, IO>(
         let (mut driver_done, mut dispatch_done) = (false, false);
         std::future::poll_fn(|cx| {
             ws.inline_begin(cx.waker());
+            driver.as_mut().get_mut().begin_turn();
+            // Both sides on the first round (the task may have been woken by the socket or a
+            // timer); after that, only the side the other one woke.
+            let mut woken = Wakes::BOTH;
             for round in 0..INLINE_ROUNDS {
-                if !driver_done {
+                if woken.driver && !driver_done {
                     driver_done = driver.as_mut().poll(cx).is_ready();
                 }
-                if !dispatch_done {
+                if woken.reader && !dispatch_done {
                     dispatch_done = dispatch.as_mut().poll(cx).is_ready();
                 }
                 let both_done = driver_done && dispatch_done;
                 let last = both_done || round + 1 == INLINE_ROUNDS;
-                let again = ws.inline_end(!last);
+                woken = ws.inline_end(!last);
+                let again = woken.any();
                 if again && !last {
                     continue;
                 }

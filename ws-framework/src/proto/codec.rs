@@ -711,6 +711,11 @@ impl WriteBuf {
         }
     }
 
+    /// Everything queued, when it is one contiguous slice (the usual case: small frames only).
+    pub fn as_single_slice(&self) -> Option<&[u8]> {
+        self.chunks.is_empty().then_some(&self.tail[..])
+    }
+
     /// Fills `dst` with the chunks to write next; returns how many were filled.
     pub fn io_slices<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
         let mut n = 0;
@@ -733,6 +738,15 @@ impl WriteBuf {
 
     /// Drops `n` written bytes from the front.
     pub fn advance(&mut self, mut n: usize) {
+        if n == self.len && self.chunks.is_empty() {
+            // All written: the tail is reused from its start, with no reclaiming later.
+            self.tail.clear();
+            self.len = 0;
+            if self.tail.capacity() > 64 << 10 {
+                self.tail = BytesMut::new();
+            }
+            return;
+        }
         self.len -= n;
         while n > 0 {
             match self.chunks.front_mut() {
