@@ -152,7 +152,27 @@ impl<S: Service> Connection<S> {
                 Err(e) => Event::Error(e),
             };
             let is_close = matches!(event, Event::Close { .. });
-            if let Flow::Stop = self.dispatch(event).await {
+            let flow = if matches!(event, Event::Text(_) | Event::Binary(_)) {
+                // The common case, kept lean: the handler's reply is queued at once unless it
+                // needs waiting (a full buffer, a close, a stream) or fails.
+                match catch_unwind(self.service.handle(&self.caller, &self.state, event)).await {
+                    Ok(reply) => match self.act_now(reply) {
+                        Ok(None) => Flow::Continue,
+                        Ok(Some(reply)) => match self.act(reply).await {
+                            Ok(flow) => flow,
+                            Err(e) => self.dispatch(Event::Error(e)).await,
+                        },
+                        Err(e) => self.dispatch(Event::Error(e)).await,
+                    },
+                    Err(panic) => {
+                        self.handler_panicked(panic).await;
+                        Flow::Stop
+                    }
+                }
+            } else {
+                self.dispatch(event).await
+            };
+            if let Flow::Stop = flow {
                 break;
             }
             if is_close {
@@ -186,13 +206,7 @@ impl<S: Service> Connection<S> {
             let reply = match outcome {
                 Ok(reply) => reply,
                 Err(panic) => {
-                    observability::error("panic");
-                    tracing::error!(panic, "handler panicked");
-                    self.fail(CloseFrame::new(
-                        CloseCode::INTERNAL_ERROR,
-                        "unexpected condition",
-                    ))
-                    .await;
+                    self.handler_panicked(panic).await;
                     return Flow::Stop;
                 }
             };
@@ -207,6 +221,37 @@ impl<S: Service> Connection<S> {
             }
         }
         Flow::Continue
+    }
+
+    /// A handler panicked: logged, counted, and the connection fails with 1011.
+    async fn handler_panicked(&mut self, panic: String) {
+        observability::error("panic");
+        tracing::error!(panic, "handler panicked");
+        self.fail(CloseFrame::new(
+            CloseCode::INTERNAL_ERROR,
+            "unexpected condition",
+        ))
+        .await;
+    }
+
+    /// Acts on the replies that need no waiting: none, or a message the outbound buffer has
+    /// room for. Gives the others back, for [`Connection::act`].
+    fn act_now(&mut self, reply: Reply) -> Result<Option<Reply>> {
+        let message = match reply {
+            Reply::None => return Ok(None),
+            Reply::Text(t) => Message::Text(t),
+            Reply::Binary(b) => Message::Binary(b),
+            other => return Ok(Some(other)),
+        };
+        let (kind, len) = (Kind::of(&message), message.len());
+        Ok(match self.ws.send_now(message)? {
+            None => {
+                self.tally.message_out(kind, len);
+                None
+            }
+            Some(Message::Text(t)) => Some(Reply::Text(t)),
+            Some(Message::Binary(b)) => Some(Reply::Binary(b)),
+        })
     }
 
     async fn act(&mut self, reply: Reply) -> Result<Flow> {

@@ -666,10 +666,18 @@ impl WriteBuf {
             head[2..].copy_from_slice(&(len as u16).to_be_bytes());
             &head[..]
         };
-        self.tail.reserve(head.len() + len);
-        self.tail.extend_from_slice(head);
-        self.tail.extend_from_slice(payload);
-        self.len += head.len() + len;
+        let total = head.len() + len;
+        self.tail.reserve(total);
+        let spare = self.tail.spare_capacity_mut();
+        // SAFETY: `reserve` made room for `total` bytes; both copies stay inside it, from
+        // slices that cannot overlap the spare capacity.
+        unsafe {
+            let at = spare.as_mut_ptr().cast::<u8>();
+            std::ptr::copy_nonoverlapping(head.as_ptr(), at, head.len());
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), at.add(head.len()), len);
+            self.tail.set_len(self.tail.len() + total);
+        }
+        self.len += total;
     }
 
     /// Frees the buffer's memory when nothing is queued and a burst left it larger than a few

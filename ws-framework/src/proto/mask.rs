@@ -65,9 +65,8 @@ pub fn copy_unmasked(dst: &mut [std::mem::MaybeUninit<u8>], src: &[u8], mask: [u
     for (from, to) in (&mut words).zip(&mut out) {
         let value = u64::from_ne_bytes(from.try_into().expect("8 bytes")) ^ word;
         high |= value;
-        for (slot, byte) in to.iter_mut().zip(value.to_ne_bytes()) {
-            slot.write(byte);
-        }
+        // SAFETY: `to` is 8 bytes long; an unaligned store of 8 bytes stays inside it.
+        unsafe { std::ptr::write_unaligned(to.as_mut_ptr().cast::<u64>(), value) };
     }
     let mut tail = 0u8;
     for (i, (slot, byte)) in out
