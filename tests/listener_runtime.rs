@@ -559,3 +559,80 @@ async fn plain_http_routes_share_the_port_with_websocket_services() {
     .await
     .unwrap();
 }
+
+/// Writes `bytes` on a fresh connection and reads until `done` says the answer is complete (or
+/// the server closes), bounded by `LIMIT`.
+async fn exchange(addr: std::net::SocketAddr, bytes: &[u8], done: fn(&[u8]) -> bool) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(bytes).await.unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !done(&seen) {
+        let n = tcp.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_refused_upgrade_leaves_the_connection_open_for_more_requests() {
+    tokio::time::timeout(LIMIT, async {
+        let server = ws_framework::testing::serve::<Deep>().await;
+        server
+            .listener()
+            .http_route("/", |_req| async {
+                ws_framework::http::Response::new(bytes::Bytes::from_static(b"<h1>hello</h1>"))
+            })
+            .unwrap();
+        // No Sec-WebSocket-Key: refused with 400 by the service's admission; the request after
+        // it, on the same connection, is still answered.
+        let requests = "GET /svc/a/b HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+                        Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n\
+                        GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        let seen = exchange(server.addr(), requests.as_bytes(), |_| false).await;
+        let text = String::from_utf8_lossy(&seen);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+        let second = text.find("HTTP/1.1 200").expect("a second response");
+        assert!(text[..second].contains("content-length: "), "{text}");
+        assert!(text.ends_with("<h1>hello</h1>"), "{text}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_not_lost() {
+    tokio::time::timeout(LIMIT, async {
+        let server = ws_framework::testing::serve::<Deep>().await;
+        let mut bytes = b"GET /svc/a/b HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+                          Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+                          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            .to_vec();
+        // A masked text frame "who" right behind the request, in the same write.
+        let mask = [1u8, 2, 3, 4];
+        bytes.extend_from_slice(&[0x81, 0x83]);
+        bytes.extend_from_slice(&mask);
+        bytes.extend(b"who".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        let seen = exchange(server.addr(), &bytes, |seen| {
+            seen.windows(6)
+                .any(|w| w == [0x81, 0x04, b'd', b'e', b'e', b'p'])
+        })
+        .await;
+        let text = String::from_utf8_lossy(&seen);
+        assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+        assert!(
+            text.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "the accept key of RFC 6455 1.3: {text}"
+        );
+        assert!(
+            seen.ends_with(&[0x81, 0x04, b'd', b'e', b'e', b'p']),
+            "{seen:?}"
+        );
+    })
+    .await
+    .unwrap();
+}

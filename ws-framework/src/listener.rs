@@ -1,5 +1,10 @@
-//! `Listener`: the server. Accepts TCP connections, serves the HTTP/1.1 upgrade with hyper,
-//! routes it to the attached service whose path matches best, and runs each connection.
+//! `Listener`: the server. Accepts TCP connections, serves the HTTP/1.1 upgrade, routes it to
+//! the attached service whose path matches best, and runs each connection.
+//!
+//! A connection whose first request is a WebSocket upgrade for an attached service is read,
+//! answered and run by the listener itself, in the connection's task (the common case, kept
+//! lean); everything else (plain HTTP, refused or malformed requests, later requests on a
+//! kept-alive connection) is served by hyper.
 
 use crate::conn::{Keepalive, WebSocket};
 use crate::error::{Error, Result};
@@ -8,7 +13,7 @@ use crate::path_template::Template;
 use crate::proto::{CloseCode, CloseFrame};
 use crate::service::{Service, ServiceConfig};
 use crate::session;
-use crate::transport::{Acceptor, ConnInfo, ServerStream};
+use crate::transport::{Acceptor, ConnInfo, Rewind, ServerStream};
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -127,6 +132,24 @@ trait Route: Send + Sync {
         peer: SocketAddr,
         listener: Arc<Inner>,
     ) -> BoxFuture<'static, Response<Full<Bytes>>>;
+    /// The upgrade read by the listener itself: admits it, answers, and runs the connection
+    /// over `stream` (`rest`: the bytes read past the request). A refusal is written and the
+    /// stream given back, with `rest`, for hyper to serve what follows.
+    fn upgrade_direct(
+        self: Arc<Self>,
+        request: Request<()>,
+        params: Vec<(String, String)>,
+        direct: Direct,
+    ) -> BoxFuture<'static, Option<(ServerStream, Bytes)>>;
+}
+
+/// What an upgrade read by the listener itself goes on with.
+struct Direct {
+    stream: ServerStream,
+    rest: BytesMut,
+    info: ConnInfo,
+    peer: SocketAddr,
+    listener: Arc<Inner>,
 }
 
 /// A plain HTTP handler served beside the WebSocket services.
@@ -434,6 +457,10 @@ async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
         return;
     };
     let info = stream.info();
+    let Some((stream, read)) = serve_upgrade_directly(&inner, stream, &info, peer).await else {
+        return;
+    };
+    let stream = Rewind::new(read, stream);
     let service = {
         let inner = inner.clone();
         hyper::service::service_fn(move |mut req: Request<Body>| {
@@ -460,6 +487,123 @@ async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
             let _ = conn.await;
         }
     }
+}
+
+/// Reads the connection's first request head, and serves it when it is a WebSocket upgrade
+/// that an attached service may take: `None` once the connection is done. Anything else gives
+/// the stream back with the bytes read so far, for hyper, which then answers exactly as if it
+/// had read them itself (errors, limits and refusals included). Bounded, like hyper's reading,
+/// by the request timeout; a client that sends nothing in time, or goes away, is dropped.
+async fn serve_upgrade_directly(
+    inner: &Arc<Inner>,
+    mut stream: ServerStream,
+    info: &ConnInfo,
+    peer: SocketAddr,
+) -> Option<(ServerStream, Bytes)> {
+    use tokio::io::AsyncReadExt;
+    let config = &inner.config;
+    let limits = crate::handshake::RequestLimits {
+        max_uri_len: config.max_uri_len,
+        max_head_len: config.max_uri_len + config.max_header_size + 1024,
+        max_headers: 100,
+    };
+    let mut buf = BytesMut::with_capacity(1024);
+    let read_head = async {
+        loop {
+            match crate::handshake::parse_request(&buf, &limits) {
+                Ok(Some(parsed)) => return Some(Some(parsed)),
+                Ok(None) => {}
+                Err(_) => return Some(None),
+            }
+            match stream.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    };
+    let read_head = async {
+        match config.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, read_head).await.ok().flatten(),
+            None => read_head.await,
+        }
+    };
+    // A stop drops a connection still sending its first request (as hyper's graceful shutdown
+    // closes idle ones).
+    let stop = inner.stop.notified();
+    if inner.stopping.load(Ordering::SeqCst) {
+        return None;
+    }
+    let parsed = tokio::select! {
+        parsed = read_head => parsed?,
+        _ = stop => return None,
+    };
+    let Some((request, head_len)) = parsed else {
+        return Some((stream, buf.freeze()));
+    };
+    let wants_upgrade =
+        crate::handshake::header_contains_token(request.headers(), &header::UPGRADE, "websocket");
+    let header_size: usize = request
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    let plain = wants_upgrade
+        && header_size <= config.max_header_size
+        && !inner.stopping.load(Ordering::SeqCst)
+        && inner.active.load(Ordering::SeqCst) < config.max_connections;
+    let found = plain.then(|| {
+        let path = request.uri().path();
+        read(&inner.routes)
+            .iter()
+            .filter_map(|r| r.template().matches(path).map(|params| (r.clone(), params)))
+            .max_by_key(|(r, _)| r.template().specificity())
+    });
+    let Some(Some((route, params))) = found else {
+        // Not the common case: hyper answers it, and the listener's refusals stay in one place.
+        return Some((stream, buf.freeze()));
+    };
+    // Copied out: a view of `buf` would keep its whole allocation for the connection's life.
+    let rest = match buf.get(head_len..) {
+        Some(more) if !more.is_empty() => BytesMut::from(more),
+        _ => BytesMut::new(),
+    };
+    let direct = Direct {
+        stream,
+        rest,
+        info: info.clone(),
+        peer,
+        listener: inner.clone(),
+    };
+    route.upgrade_direct(request, params, direct).await
+}
+
+/// The head of `resp` (with the listener's `Server` header) and, for a refusal, its body.
+async fn write_direct_response(
+    stream: &mut ServerStream,
+    resp: Response<Full<Bytes>>,
+    listener: &Inner,
+) -> std::io::Result<()> {
+    use http_body_util::BodyExt;
+    use tokio::io::AsyncWriteExt;
+    let (mut head, body) = resp.into_parts();
+    if let Some(server) = &listener.config.server_header {
+        if let Ok(value) = HeaderValue::from_str(server) {
+            head.headers.insert(header::SERVER, value);
+        }
+    }
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    if head.status != StatusCode::SWITCHING_PROTOCOLS {
+        head.headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    let mut out = Vec::with_capacity(256 + body.len());
+    crate::handshake::write_response(&Response::from_parts(head, ()), &mut out);
+    out.extend_from_slice(&body);
+    stream.write_all(&out).await?;
+    stream.flush().await
 }
 
 fn text_response(status: StatusCode, body: impl Into<String>) -> Response<Full<Bytes>> {
@@ -575,6 +719,15 @@ impl<S: Service> Route for ServiceRoute<S> {
         TypeId::of::<S>()
     }
 
+    fn upgrade_direct(
+        self: Arc<Self>,
+        request: Request<()>,
+        params: Vec<(String, String)>,
+        direct: Direct,
+    ) -> BoxFuture<'static, Option<(ServerStream, Bytes)>> {
+        Box::pin(self.serve_direct(request, params, direct))
+    }
+
     fn upgrade(
         self: Arc<Self>,
         mut req: Request<Body>,
@@ -610,8 +763,8 @@ impl<S: Service> Route for ServiceRoute<S> {
                         return;
                     }
                 };
-                // The fast path: the listener's own stream, without hyper's `Upgraded` around it.
-                let parts = match upgraded.downcast::<TokioIo<ServerStream>>() {
+                // The listener's own stream, without hyper's `Upgraded` around it.
+                let parts = match upgraded.downcast::<TokioIo<Rewind>>() {
                     Ok(parts) => parts,
                     Err(_) => {
                         crate::observability::error("upgrade");
@@ -625,12 +778,10 @@ impl<S: Service> Route for ServiceRoute<S> {
                 let hyper::upgrade::Parts {
                     io, read_buf: past, ..
                 } = parts;
-                let stream = io.into_inner();
-                let read_buf = if past.is_empty() {
-                    BytesMut::new()
-                } else {
-                    BytesMut::from(&past[..])
-                };
+                let (unread, stream) = io.into_inner().into_parts();
+                let mut read_buf = BytesMut::new();
+                read_buf.extend_from_slice(&past);
+                read_buf.extend_from_slice(&unread);
                 drop(past);
                 route
                     .run_connection(admitted, stream, read_buf, listener)
@@ -642,6 +793,54 @@ impl<S: Service> Route for ServiceRoute<S> {
 }
 
 impl<S: Service> ServiceRoute<S> {
+    async fn serve_direct(
+        self: Arc<Self>,
+        request: Request<()>,
+        params: Vec<(String, String)>,
+        direct: Direct,
+    ) -> Option<(ServerStream, Bytes)> {
+        let Direct {
+            mut stream,
+            rest,
+            info,
+            peer,
+            listener,
+        } = direct;
+        let (mut parts, ()) = request.into_parts();
+        let secure = info.secure;
+        parts.extensions.insert(info);
+        let admitted = session::admit::<S>(
+            parts,
+            params,
+            Some(peer),
+            secure,
+            &self.config,
+            &self.state,
+            listener.config.compression,
+        )
+        .await;
+        match admitted {
+            Ok((response, admitted)) => {
+                if write_direct_response(&mut stream, response, &listener)
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
+                self.run_connection(admitted, stream, rest, listener).await;
+                None
+            }
+            Err(refusal) => {
+                // Answered here (it is counted and logged once, by `admit`); what follows on
+                // the connection is hyper's.
+                write_direct_response(&mut stream, refusal, &listener)
+                    .await
+                    .ok()?;
+                Some((stream, rest.freeze()))
+            }
+        }
+    }
+
     async fn run_connection(
         self: Arc<Self>,
         admitted: session::Admitted<S>,

@@ -171,3 +171,69 @@ impl AsyncWrite for ServerStream {
         }
     }
 }
+
+/// A [`ServerStream`] with bytes already read from it put back in front: what the listener read
+/// while looking for a WebSocket upgrade, handed to hyper when the request is something else.
+#[derive(Debug)]
+pub(crate) struct Rewind {
+    prefix: bytes::Bytes,
+    inner: ServerStream,
+}
+
+impl Rewind {
+    /// `inner`, whose next bytes are `prefix`.
+    pub(crate) fn new(prefix: bytes::Bytes, inner: ServerStream) -> Self {
+        Self { prefix, inner }
+    }
+
+    /// The stream, and whatever of the prefix was not read yet.
+    pub(crate) fn into_parts(self) -> (bytes::Bytes, ServerStream) {
+        (self.prefix, self.inner)
+    }
+}
+
+impl AsyncRead for Rewind {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Rewind {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
