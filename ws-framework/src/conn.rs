@@ -886,9 +886,9 @@ pub struct Driver<S> {
     /// The inbox was full or the connection done when last looked (at the start of this poll,
     /// or by the decoder since): an empty read buffer still needs a look under the lock.
     decode_gate: bool,
-    /// Whether the write side needs a look: set at the start of a poll (others may have
-    /// queued frames) and when the driver queued one itself (a pong, a close); cleared once
-    /// the buffer is found empty or the socket is full.
+    /// Whether the write side needs a look: set at the start of a poll when frames are queued,
+    /// and when the driver queued one itself (a pong, a close); cleared once the buffer is
+    /// found empty or the socket is full.
     write_check: bool,
 }
 
@@ -1297,7 +1297,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
             }
             // Looking now at everything a recorded wake could have been about.
             state.inline_pending.driver = false;
-            this.write_check = true;
+            this.write_check = !state.wbuf.is_empty();
             this.decode_gate = state.driver_parked_on_inbox
                 || state.inbox_full()
                 || matches!(state.phase, Phase::Done);

@@ -254,24 +254,22 @@ impl<S: Service> Connection<S> {
         })
     }
 
+    /// Queues a reply message, waiting for room only when the outbound buffer is full.
+    async fn send(&mut self, message: Message) -> Result<()> {
+        let (kind, len) = (Kind::of(&message), message.len());
+        match self.ws.send_now(message)? {
+            None => self.tally.message_out(kind, len),
+            // `WebSocket::send` counts what it sends itself.
+            Some(message) => self.ws.send(message).await?,
+        }
+        Ok(())
+    }
+
     async fn act(&mut self, reply: Reply) -> Result<Flow> {
         match reply {
             Reply::None => {}
-            // Queued at once unless the outbound buffer is full: no send future to run.
-            Reply::Text(t) => {
-                let len = t.len();
-                match self.ws.send_now(Message::Text(t))? {
-                    None => self.tally.message_out(Kind::Text, len),
-                    Some(message) => self.ws.send(message).await?,
-                }
-            }
-            Reply::Binary(b) => {
-                let len = b.len();
-                match self.ws.send_now(Message::Binary(b))? {
-                    None => self.tally.message_out(Kind::Binary, len),
-                    Some(message) => self.ws.send(message).await?,
-                }
-            }
+            Reply::Text(t) => self.send(Message::Text(t)).await?,
+            Reply::Binary(b) => self.send(Message::Binary(b)).await?,
             Reply::Pong(p) => self.ws.pong(p).await?,
             Reply::Close(frame) => {
                 self.close_with(frame).await;

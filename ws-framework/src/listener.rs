@@ -457,10 +457,25 @@ async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
         return;
     };
     let info = stream.info();
-    let Some((stream, read)) = serve_upgrade_directly(&inner, stream, &info, peer).await else {
-        return;
+    let (stream, read) = match read_first_request(&inner, stream, &info, peer).await {
+        First::Gone => return,
+        First::Upgrade {
+            route,
+            request,
+            params,
+            direct,
+        } => match route.upgrade_direct(request, params, direct).await {
+            Some(refused) => refused,
+            None => return,
+        },
+        First::Other(stream, read) => (stream, read),
     };
-    let stream = Rewind::new(read, stream);
+    serve_with_hyper(inner, Rewind::new(read, stream), info, peer).await;
+}
+
+/// Serves HTTP/1.1 on `stream` with hyper: plain HTTP routes, refusals, and upgrades that
+/// came after other requests.
+async fn serve_with_hyper(inner: Arc<Inner>, stream: Rewind, info: ConnInfo, peer: SocketAddr) {
     let service = {
         let inner = inner.clone();
         hyper::service::service_fn(move |mut req: Request<Body>| {
@@ -489,17 +504,31 @@ async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
     }
 }
 
-/// Reads the connection's first request head, and serves it when it is a WebSocket upgrade
-/// that an attached service may take: `None` once the connection is done. Anything else gives
-/// the stream back with the bytes read so far, for hyper, which then answers exactly as if it
-/// had read them itself (errors, limits and refusals included). Bounded, like hyper's reading,
-/// by the request timeout; a client that sends nothing in time, or goes away, is dropped.
-async fn serve_upgrade_directly(
+/// What the first request on a connection turned out to be.
+enum First {
+    /// A WebSocket upgrade for an attached service, which the listener serves itself.
+    Upgrade {
+        route: Arc<dyn Route>,
+        request: Request<()>,
+        params: Vec<(String, String)>,
+        direct: Direct,
+    },
+    /// Anything else: the stream and the bytes read from it, for hyper.
+    Other(ServerStream, Bytes),
+    /// The client went away, sent nothing in time, or the listener is stopping.
+    Gone,
+}
+
+/// Reads the connection's first request head and tells whether the listener serves it itself:
+/// a WebSocket upgrade that an attached service may take. Anything else goes to hyper with the
+/// bytes read so far, and hyper then answers exactly as if it had read them itself (errors,
+/// limits and refusals included). Bounded, like hyper's reading, by the request timeout.
+async fn read_first_request(
     inner: &Arc<Inner>,
     mut stream: ServerStream,
     info: &ConnInfo,
     peer: SocketAddr,
-) -> Option<(ServerStream, Bytes)> {
+) -> First {
     use tokio::io::AsyncReadExt;
     let config = &inner.config;
     let limits = crate::handshake::RequestLimits {
@@ -531,14 +560,17 @@ async fn serve_upgrade_directly(
     // closes idle ones).
     let stop = inner.stop.notified();
     if inner.stopping.load(Ordering::SeqCst) {
-        return None;
+        return First::Gone;
     }
     let parsed = tokio::select! {
-        parsed = read_head => parsed?,
-        _ = stop => return None,
+        parsed = read_head => parsed,
+        _ = stop => return First::Gone,
+    };
+    let Some(parsed) = parsed else {
+        return First::Gone;
     };
     let Some((request, head_len)) = parsed else {
-        return Some((stream, buf.freeze()));
+        return First::Other(stream, buf.freeze());
     };
     let wants_upgrade =
         crate::handshake::header_contains_token(request.headers(), &header::UPGRADE, "websocket");
@@ -560,21 +592,25 @@ async fn serve_upgrade_directly(
     });
     let Some(Some((route, params))) = found else {
         // Not the common case: hyper answers it, and the listener's refusals stay in one place.
-        return Some((stream, buf.freeze()));
+        return First::Other(stream, buf.freeze());
     };
     // Copied out: a view of `buf` would keep its whole allocation for the connection's life.
     let rest = match buf.get(head_len..) {
         Some(more) if !more.is_empty() => BytesMut::from(more),
         _ => BytesMut::new(),
     };
-    let direct = Direct {
-        stream,
-        rest,
-        info: info.clone(),
-        peer,
-        listener: inner.clone(),
-    };
-    route.upgrade_direct(request, params, direct).await
+    First::Upgrade {
+        route,
+        request,
+        params,
+        direct: Direct {
+            stream,
+            rest,
+            info: info.clone(),
+            peer,
+            listener: inner.clone(),
+        },
+    }
 }
 
 /// The head of `resp` (with the listener's `Server` header) and, for a refusal, its body.
@@ -827,7 +863,9 @@ impl<S: Service> ServiceRoute<S> {
                 {
                     return None;
                 }
-                self.run_connection(admitted, stream, rest, listener).await;
+                // A task of its own, sized for the connection alone: the one reading the
+                // request (and its admission, and hyper's room) ends here.
+                tokio::spawn(self.run_connection(admitted, stream, rest, listener));
                 None
             }
             Err(refusal) => {
