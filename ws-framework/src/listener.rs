@@ -459,12 +459,11 @@ async fn serve_http(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr) {
     let info = stream.info();
     let (stream, read) = match read_first_request(&inner, stream, &info, peer).await {
         First::Gone => return,
-        First::Upgrade {
-            route,
-            request,
-            params,
-            direct,
-        } => match route.upgrade_direct(request, params, direct).await {
+        First::Upgrade(upgrade) => match upgrade
+            .route
+            .upgrade_direct(upgrade.request, upgrade.params, upgrade.direct)
+            .await
+        {
             Some(refused) => refused,
             None => return,
         },
@@ -504,15 +503,18 @@ async fn serve_with_hyper(inner: Arc<Inner>, stream: Rewind, info: ConnInfo, pee
     }
 }
 
+/// An upgrade request the listener serves itself, and the service route it goes to.
+struct DirectUpgrade {
+    route: Arc<dyn Route>,
+    request: Request<()>,
+    params: Vec<(String, String)>,
+    direct: Direct,
+}
+
 /// What the first request on a connection turned out to be.
 enum First {
     /// A WebSocket upgrade for an attached service, which the listener serves itself.
-    Upgrade {
-        route: Arc<dyn Route>,
-        request: Request<()>,
-        params: Vec<(String, String)>,
-        direct: Direct,
-    },
+    Upgrade(Box<DirectUpgrade>),
     /// Anything else: the stream and the bytes read from it, for hyper.
     Other(ServerStream, Bytes),
     /// The client went away, sent nothing in time, or the listener is stopping.
@@ -599,7 +601,7 @@ async fn read_first_request(
         Some(more) if !more.is_empty() => BytesMut::from(more),
         _ => BytesMut::new(),
     };
-    First::Upgrade {
+    First::Upgrade(Box::new(DirectUpgrade {
         route,
         request,
         params,
@@ -610,7 +612,7 @@ async fn read_first_request(
             peer,
             listener: inner.clone(),
         },
-    }
+    }))
 }
 
 /// The head of `resp` (with the listener's `Server` header) and, for a refusal, its body.
