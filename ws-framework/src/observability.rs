@@ -262,6 +262,9 @@ impl MessageCounters {
 /// Message counts of one connection's dispatch loop not yet added to its [`MessageCounters`]:
 /// plain additions per message, flushed once per batch of messages (before the loop waits for
 /// the next), so a handled message costs no call into the recorder.
+///
+/// The price: while a handler of the batch runs (or waits), the counts of the messages before
+/// it in the same batch (at most the inbox's 64) are not published yet.
 #[derive(Default)]
 pub(crate) struct Tally {
     values: [u64; SLOTS],
