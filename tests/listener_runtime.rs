@@ -525,6 +525,18 @@ async fn immediate_stop_cuts_connections() {
     .unwrap();
 }
 
+/// `Deep` at /svc/a/b, and a plain HTTP page at `/`.
+async fn serve_deep_and_a_page() -> ws_framework::testing::TestServer {
+    let server = ws_framework::testing::serve::<Deep>().await;
+    server
+        .listener()
+        .http_route("/", |_req| async {
+            ws_framework::http::Response::new(bytes::Bytes::from_static(b"<h1>hello</h1>"))
+        })
+        .unwrap();
+    server
+}
+
 /// Sends one plain HTTP/1.1 request and returns the whole response as text.
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -540,13 +552,7 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 async fn plain_http_routes_share_the_port_with_websocket_services() {
     tokio::time::timeout(LIMIT, async {
         // Routes may be added while the listener runs.
-        let server = ws_framework::testing::serve::<Deep>().await;
-        server
-            .listener()
-            .http_route("/", |_req| async {
-                ws_framework::http::Response::new(bytes::Bytes::from_static(b"<h1>hello</h1>"))
-            })
-            .unwrap();
+        let server = serve_deep_and_a_page().await;
         let addr = server.addr();
         let page = http_get(addr, "/").await;
         assert!(page.starts_with("HTTP/1.1 200"), "{page}");
@@ -581,13 +587,7 @@ async fn exchange(addr: std::net::SocketAddr, bytes: &[u8], done: fn(&[u8]) -> b
 #[tokio::test]
 async fn a_refused_upgrade_leaves_the_connection_open_for_more_requests() {
     tokio::time::timeout(LIMIT, async {
-        let server = ws_framework::testing::serve::<Deep>().await;
-        server
-            .listener()
-            .http_route("/", |_req| async {
-                ws_framework::http::Response::new(bytes::Bytes::from_static(b"<h1>hello</h1>"))
-            })
-            .unwrap();
+        let server = serve_deep_and_a_page().await;
         // No Sec-WebSocket-Key: refused with 400 by the service's admission; the request after
         // it, on the same connection, is still answered.
         let requests = "GET /svc/a/b HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\

@@ -776,18 +776,7 @@ impl<S: Service> Route for ServiceRoute<S> {
         Box::pin(async move {
             let on_upgrade = hyper::upgrade::on(&mut req);
             let (parts, _body) = req.into_parts();
-            let secure = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.secure);
-            let (response, admitted) = match session::admit::<S>(
-                parts,
-                params,
-                Some(peer),
-                secure,
-                &self.config,
-                &self.state,
-                listener.config.compression,
-            )
-            .await
-            {
+            let (response, admitted) = match self.admit(parts, params, peer, &listener).await {
                 Ok(accepted) => accepted,
                 Err(refusal) => return refusal,
             };
@@ -831,6 +820,29 @@ impl<S: Service> Route for ServiceRoute<S> {
 }
 
 impl<S: Service> ServiceRoute<S> {
+    /// The opening handshake up to the 101 (see [`session::admit`]), whoever read the request:
+    /// `parts` carry the connection's [`ConnInfo`] in their extensions.
+    async fn admit(
+        &self,
+        parts: http::request::Parts,
+        params: Vec<(String, String)>,
+        peer: SocketAddr,
+        listener: &Inner,
+    ) -> std::result::Result<(Response<Full<Bytes>>, session::Admitted<S>), Response<Full<Bytes>>>
+    {
+        let secure = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.secure);
+        session::admit::<S>(
+            parts,
+            params,
+            Some(peer),
+            secure,
+            &self.config,
+            &self.state,
+            listener.config.compression,
+        )
+        .await
+    }
+
     async fn serve_direct(
         self: Arc<Self>,
         request: Request<()>,
@@ -845,19 +857,8 @@ impl<S: Service> ServiceRoute<S> {
             listener,
         } = direct;
         let (mut parts, ()) = request.into_parts();
-        let secure = info.secure;
         parts.extensions.insert(info);
-        let admitted = session::admit::<S>(
-            parts,
-            params,
-            Some(peer),
-            secure,
-            &self.config,
-            &self.state,
-            listener.config.compression,
-        )
-        .await;
-        match admitted {
+        match self.admit(parts, params, peer, &listener).await {
             Ok((response, admitted)) => {
                 if write_direct_response(&mut stream, response, &listener)
                     .await

@@ -1239,6 +1239,72 @@ mod tests {
         );
     }
 
+    /// A masked single-frame message from a client, as the server's fast path sees it.
+    fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let mut wire = vec![b0, 0x80 | payload.len() as u8];
+        wire.extend_from_slice(&mask);
+        wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        wire
+    }
+
+    #[test]
+    fn small_client_frames_decode_and_fail_like_any_other() {
+        let ok = |wire: &[u8]| decode_all(Role::Server, Limits::default(), wire).unwrap();
+        let code =
+            |limits: Limits, wire: &[u8]| decode_all(Role::Server, limits, wire).unwrap_err().code;
+        assert_eq!(
+            ok(&masked(0x81, b"plain ascii")),
+            vec![Event::Message(Message::text("plain ascii"))]
+        );
+        assert_eq!(
+            ok(&masked(0x81, "ünïcödé".as_bytes())),
+            vec![Event::Message(Message::text("ünïcödé"))]
+        );
+        assert_eq!(
+            ok(&masked(0x82, &[0xff, 0, 0x80])),
+            vec![Event::Message(Message::binary(vec![0xff, 0, 0x80]))]
+        );
+        // Invalid UTF-8 (also where the ASCII check sees a high bit): 1007.
+        for bad in [&b"abc\xff"[..], &b"\xc3"[..], &b"12345678\xc0\x80"[..]] {
+            assert_eq!(
+                code(Limits::default(), &masked(0x81, bad)),
+                CloseCode::INVALID_PAYLOAD,
+                "{bad:?}"
+            );
+        }
+        // Over a small frame or message limit: 1009.
+        for (frame, message) in [(4, 100), (100, 4)] {
+            let limits = Limits {
+                max_frame_size: frame,
+                max_message_size: message,
+            };
+            assert_eq!(
+                code(limits, &masked(0x81, b"hello")),
+                CloseCode::MESSAGE_TOO_BIG
+            );
+        }
+        // Unmasked from a client, or RSV1 without compression: 1002.
+        assert_eq!(
+            code(Limits::default(), &[0x81, 2, b'h', b'i']),
+            CloseCode::PROTOCOL_ERROR
+        );
+        assert_eq!(
+            code(Limits::default(), &masked(0xC1, b"hi")),
+            CloseCode::PROTOCOL_ERROR
+        );
+        // A frame cut short is not decoded until the rest arrives.
+        let wire = masked(0x81, b"later");
+        let mut dec = Decoder::new(Role::Server, Limits::default(), None);
+        let mut buf = BytesMut::from(&wire[..wire.len() - 1]);
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(&wire[wire.len() - 1..]);
+        assert_eq!(
+            dec.decode(&mut buf),
+            Ok(Some(Event::Message(Message::text("later"))))
+        );
+    }
+
     #[test]
     fn close_frames_are_parsed() {
         let events = decode_all(
