@@ -44,7 +44,7 @@ fn load(addr: &str, pid: u32, args: &str) -> (bool, serde_json::Value) {
 
 #[test]
 fn every_server_echoes_every_kind() {
-    for which in ["engine", "macros", "tungstenite", "fastwebsockets"] {
+    for which in ["engine", "macros", "tungstenite", "fastwebsockets", "floor"] {
         let s = server(which);
         for args in [
             "--kind text --size 64 --connections 4 --inflight 8",

@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo build --release -p ws-bench && target/release/matrix [--reps 3] [--duration 5]
-//!     [--warmup 1] [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...]
+//!     [--warmup 1] [--impls engine,macros,tungstenite,fastwebsockets,floor] [--only SCENARIO,...]
 //!     [--idle-connections 10000 (idle and idlez)] [--server-core 0] [--load-core 1] [--no-pin] [--quick]
 //!     [--out DIR]
 //! ```
@@ -23,7 +23,7 @@ use ws_bench::args::{fail, parse_size, Args};
 use ws_bench::sys;
 
 const USAGE: &str = "usage: matrix [--reps 3] [--duration 5] [--warmup 1] \
-    [--impls engine,tungstenite,fastwebsockets] [--only SCENARIO,...] [--idle-connections 10000] \
+    [--impls engine,macros,tungstenite,fastwebsockets,floor] [--only SCENARIO,...] [--idle-connections 10000] \
     [--server-core 0] [--load-core 1] [--no-pin] [--quick] [--out DIR] [--bin-dir DIR] [--list] \
     [--from target/bench/matrix-TIME.jsonl (print the tables of a saved run again)]";
 
@@ -33,6 +33,13 @@ const DEFLATE_THRESHOLD: usize = ws_framework::proto::deflate::DEFAULT_THRESHOLD
 
 /// The baseline every ratio is taken against.
 const BASELINE: &str = "tungstenite";
+
+/// The reference server that does the least work (`server --impl floor`): when it is in the
+/// run, the echo and handshake tables say how far above it each server's CPU time is.
+const FLOOR: &str = "floor";
+
+/// The servers of a run unless `--impls` says otherwise.
+const DEFAULT_IMPLS: &str = "engine,macros,tungstenite,fastwebsockets,floor";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Table {
@@ -199,7 +206,7 @@ fn main() {
         duration: args.get("duration", if quick { 2.0 } else { 5.0 }),
         warmup: args.get("warmup", if quick { 0.5 } else { 1.0 }),
         impls: args
-            .get::<String>("impls", "engine,tungstenite,fastwebsockets".into())
+            .get::<String>("impls", DEFAULT_IMPLS.into())
             .split(',')
             .map(str::to_owned)
             .collect(),
@@ -711,20 +718,31 @@ fn render(
     results: &BTreeMap<(String, String), Vec<Value>>,
 ) {
     let get = |s: &Scenario, i: &str| results.get(&(s.id.to_owned(), i.to_owned()));
+    let with_floor = impls.iter().any(|i| i == FLOOR);
+    // "CPU ÷ floor": this server's CPU per message (or handshake) over the floor's, per rep.
+    let over_floor = |s: &Scenario, r: &[Value]| match get(s, FLOOR) {
+        Some(f) if with_floor => format!(" {} |", paired(r, f, "server_cpu_us_per_msg", false)),
+        _ if with_floor => " - |".into(),
+        _ => String::new(),
+    };
+    let floor_head = if with_floor { " CPU ÷ floor |" } else { "" };
+    let floor_rule = if with_floor { "---:|" } else { "" };
     let echo: Vec<&Scenario> = chosen.iter().filter(|s| s.table == Table::Echo).collect();
     if !echo.is_empty() {
         out.push_str(&format!(
             "### Echo throughput (ratios: this server against {BASELINE}; CPU ratio = {BASELINE}'s CPU per message / this server's, so above 1 is better)\n\n"
         ));
-        out.push_str("| scenario | server | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | server CPU | load CPU | msgs/s ratio | CPU/msg ratio |\n");
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str(&format!("| scenario | server | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | server CPU | load CPU | msgs/s ratio | CPU/msg ratio |{floor_head}\n"));
+        out.push_str(&format!(
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{floor_rule}\n"
+        ));
         for s in &echo {
             let base = get(s, BASELINE);
             for i in impls {
                 let Some(r) = get(s, i) else { continue };
                 let m = |k: &str| median(r, k);
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n",
                     s.title,
                     i,
                     fmt(m("msgs_per_s"), 0),
@@ -737,6 +755,7 @@ fn render(
                     m("load_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                     base.map_or("-".into(), |b| paired(r, b, "msgs_per_s", false)),
                     base.map_or("-".into(), |b| paired(r, b, "server_cpu_us_per_msg", true)),
+                    over_floor(s, r),
                 ));
             }
         }
@@ -789,21 +808,25 @@ fn render(
             "### Handshakes ({}: connect, upgrade, close frames both ways, reset)\n\n",
             s.title
         ));
-        out.push_str("| server | handshakes/s | p50 µs | p99 µs | server CPU µs/handshake | server CPU | handshakes/s ratio | CPU ratio |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str(&format!("| server | handshakes/s | p50 µs | p99 µs | server CPU µs/handshake | server CPU | load CPU | handshakes/s ratio | CPU ratio |{floor_head}\n"));
+        out.push_str(&format!(
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|{floor_rule}\n"
+        ));
         let base = get(s, BASELINE);
         for i in impls {
             let Some(r) = get(s, i) else { continue };
             let m = |k: &str| median(r, k);
             out.push_str(&format!(
-                "| {i} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {i} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n",
                 fmt(m("handshakes_per_s"), 0),
                 fmt(m("p50_us"), 1),
                 fmt(m("p99_us"), 1),
                 fmt(m("server_cpu_us_per_msg"), 1),
                 m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
+                m("load_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                 base.map_or("-".into(), |b| paired(r, b, "handshakes_per_s", false)),
                 base.map_or("-".into(), |b| paired(r, b, "server_cpu_us_per_msg", true)),
+                over_floor(s, r),
             ));
         }
         out.push('\n');

@@ -1,7 +1,7 @@
 //! Echo server for the benchmarks: every text and binary message goes back unchanged.
 //!
 //! ```sh
-//! server --impl engine|tungstenite|fastwebsockets|macros [--addr 127.0.0.1:0|PORT]
+//! server --impl engine|tungstenite|fastwebsockets|macros|floor [--addr 127.0.0.1:0|PORT]
 //!        [--threads 1] [--core N] [--lifetime SECS]
 //! ```
 //! The first line on stdout is the bound address (`127.0.0.1:PORT`), for the matrix to read.
@@ -15,8 +15,11 @@
 //!   `examples/echo-server.rs` (`forward` feeds while messages are ready and flushes once).
 //! - `fastwebsockets`: hyper's upgrade and `FragmentCollector`, as its
 //!   `examples/echo_server.rs` (one `write_all` per frame; no compression support).
-//! - `macros`: the `#[ws_service]` echo, to be filled in when the macros land (see
+//! - `macros`: the `#[ws_service]` echo served by ws-framework's `Listener` (see
 //!   [`serve_macros`]).
+//! - `floor`: not a WebSocket library but a reference: the least user-space work that echoes
+//!   this benchmark's traffic (see [`serve_floor`]). Its CPU time per message is the kernel's
+//!   share plus almost nothing, so it shows how far any server could go on this machine.
 //!
 //! Limits are raised to 64 MiB everywhere so a 1 MiB message is one frame each way.
 
@@ -28,7 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 use ws_bench::args::{fail, Args};
 use ws_framework::{on_binary, on_text};
 
-const USAGE: &str = "usage: server --impl engine|tungstenite|fastwebsockets|macros \
+const USAGE: &str = "usage: server --impl engine|tungstenite|fastwebsockets|macros|floor \
                      [--addr 127.0.0.1:0|PORT] [--threads 1] [--core N] [--lifetime SECS]";
 
 /// The largest message and frame every implementation accepts.
@@ -40,6 +43,7 @@ enum Impl {
     Tungstenite,
     FastWebSockets,
     Macros,
+    Floor,
 }
 
 fn main() {
@@ -53,6 +57,7 @@ fn main() {
         Some("tungstenite") => Impl::Tungstenite,
         Some("fastwebsockets") => Impl::FastWebSockets,
         Some("macros") => Impl::Macros,
+        Some("floor") => Impl::Floor,
         Some(other) => fail(&format!("unknown --impl {other}\n{USAGE}")),
         None => fail(USAGE),
     };
@@ -99,6 +104,7 @@ fn main() {
                 Impl::Tungstenite => serve_tungstenite(listener).await,
                 Impl::FastWebSockets => serve_fastwebsockets(listener).await,
                 Impl::Macros => serve_macros(listener).await,
+                Impl::Floor => serve_floor(listener).await,
             }
         };
         // The address goes out only once the implementation is known to exist.
@@ -280,4 +286,142 @@ async fn serve_fastwebsockets(listener: TcpListener) -> std::io::Result<()> {
             .await;
     })
     .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The floor: the least work that echoes this benchmark's traffic.
+
+/// A reference, not a WebSocket implementation: it answers the upgrade without checking it,
+/// echoes whole masked text and binary frames as unmasked frames (text checked for UTF-8),
+/// answers a close frame with a close frame and ends, and drops the connection on anything
+/// else (fragments, reserved bits, unmasked frames, control frames other than close). No
+/// limits, no compression, no pings, no close timeout. Everything read in one go is answered in
+/// one write, as the coalescing servers do. What it costs per message is what the kernel and
+/// tokio cost plus a header parse and an unmasking copy: the floor under every real server.
+async fn serve_floor(listener: TcpListener) -> std::io::Result<()> {
+    accept_loop(listener, |stream| async move {
+        let _ = floor_connection(stream).await;
+    })
+    .await
+}
+
+async fn floor_connection(mut stream: TcpStream) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+
+    // The upgrade request: read until the blank line (at most 8 KiB), answer with a 101.
+    let mut rbuf: Vec<u8> = Vec::with_capacity(1024);
+    let head_end = loop {
+        if let Some(i) = rbuf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if rbuf.len() > 8192 || stream.read_buf(&mut rbuf).await? == 0 {
+            return Err(bad("no upgrade request"));
+        }
+    };
+    let head = std::str::from_utf8(&rbuf[..head_end]).map_err(|_| bad("request not UTF-8"))?;
+    let key = head
+        .split("\r\n")
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim())
+        })
+        .ok_or_else(|| bad("no Sec-WebSocket-Key"))?;
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        ws_framework::handshake::accept_key(key.as_bytes())
+    );
+    stream.write_all(response.as_bytes()).await?;
+    rbuf.drain(..head_end);
+
+    let mut wbuf: Vec<u8> = Vec::new();
+    let mut start = 0;
+    loop {
+        // Every whole frame in the buffer, answered into `wbuf`.
+        loop {
+            let b = &rbuf[start..];
+            if b.len() < 2 {
+                break;
+            }
+            let (len, len_bytes) = match b[1] & 0x7f {
+                126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 2),
+                127 if b.len() >= 10 => {
+                    let n = u64::from_be_bytes(b[2..10].try_into().expect("8 bytes"));
+                    (usize::try_from(n).map_err(|_| bad("frame too long"))?, 8)
+                }
+                126 | 127 => break,
+                n => (n as usize, 0),
+            };
+            let header = 2 + len_bytes + 4;
+            if b[1] & 0x80 == 0 || b[0] & 0xf0 != 0x80 {
+                return Err(bad("unmasked, fragmented or reserved bits set"));
+            }
+            if b.len() < header + len {
+                break;
+            }
+            let opcode = b[0] & 0x0f;
+            let mask: [u8; 4] = b[header - 4..header].try_into().expect("4 bytes");
+            let payload = &b[header..header + len];
+            match opcode {
+                1 | 2 => {
+                    wbuf.push(b[0]);
+                    match len {
+                        0..=125 => wbuf.push(len as u8),
+                        126..=0xffff => {
+                            wbuf.push(126);
+                            wbuf.extend_from_slice(&(len as u16).to_be_bytes());
+                        }
+                        _ => {
+                            wbuf.push(127);
+                            wbuf.extend_from_slice(&(len as u64).to_be_bytes());
+                        }
+                    }
+                    let at = wbuf.len();
+                    wbuf.extend_from_slice(payload);
+                    unmask(&mut wbuf[at..], mask);
+                    if opcode == 1 && std::str::from_utf8(&wbuf[at..]).is_err() {
+                        return Err(bad("invalid UTF-8"));
+                    }
+                }
+                8 => {
+                    wbuf.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
+                    stream.write_all(&wbuf).await?;
+                    return stream.shutdown().await;
+                }
+                _ => return Err(bad("unexpected opcode")),
+            }
+            start += header + len;
+        }
+        if !wbuf.is_empty() {
+            stream.write_all(&wbuf).await?;
+            wbuf.clear();
+        }
+        if start == rbuf.len() {
+            rbuf.clear();
+        } else {
+            rbuf.drain(..start);
+        }
+        start = 0;
+        rbuf.reserve(4096);
+        if stream.read_buf(&mut rbuf).await? == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// XORs `data` with the repeated `mask`, eight bytes at a time.
+fn unmask(data: &mut [u8], mask: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes((&*chunk).try_into().expect("8 bytes")) ^ wide;
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    for (byte, m) in chunks.into_remainder().iter_mut().zip(mask.iter().cycle()) {
+        *byte ^= m;
+    }
 }
