@@ -598,7 +598,34 @@ async fn a_refused_upgrade_leaves_the_connection_open_for_more_requests() {
         assert!(text.starts_with("HTTP/1.1 400"), "{text}");
         let second = text.find("HTTP/1.1 200").expect("a second response");
         assert!(text[..second].contains("content-length: "), "{text}");
+        assert!(text[..second].contains(" GMT\r\n"), "a Date header: {text}");
+        assert!(
+            text[second..].contains("date: "),
+            "hyper's answer too: {text}"
+        );
         assert!(text.ends_with("<h1>hello</h1>"), "{text}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_upgrade_closes_a_connection_that_is_not_persistent() {
+    tokio::time::timeout(LIMIT, async {
+        let server = serve_deep_and_a_page().await;
+        // HTTP/1.0 without keep-alive, and HTTP/1.1 with `Connection: close`: the refusal says
+        // `connection: close` and the connection ends (the read below stops at EOF; a server
+        // waiting for another request would run into LIMIT).
+        for (version, connection) in [("1.0", "Upgrade"), ("1.1", "Upgrade, close")] {
+            let request = format!(
+                "GET /svc/a/b HTTP/{version}\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+                 Connection: {connection}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            );
+            let seen = exchange(server.addr(), request.as_bytes(), |_| false).await;
+            let text = String::from_utf8_lossy(&seen);
+            assert!(text.starts_with("HTTP/1.1 4"), "{text}");
+            assert!(text.contains("connection: close\r\n"), "{text}");
+        }
     })
     .await
     .unwrap();
@@ -624,6 +651,7 @@ async fn frames_sent_with_the_upgrade_request_are_not_lost() {
         .await;
         let text = String::from_utf8_lossy(&seen);
         assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+        assert!(text.contains("date: "), "{text}");
         assert!(
             text.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
             "the accept key of RFC 6455 1.3: {text}"

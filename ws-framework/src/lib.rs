@@ -329,6 +329,7 @@ pub mod conn;
 mod dispatch;
 pub mod error;
 pub mod handshake;
+mod http_date;
 pub mod hub;
 pub mod listener;
 pub mod observability;

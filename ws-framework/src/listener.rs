@@ -615,6 +615,19 @@ async fn read_first_request(
     }))
 }
 
+/// Whether the connection stays open after the answer to `request` (RFC 9112 §9.3): HTTP/1.1
+/// unless the client sent `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+fn is_persistent<B>(request: &Request<B>) -> bool {
+    let has = |token| {
+        crate::handshake::header_contains_token(request.headers(), &header::CONNECTION, token)
+    };
+    if request.version() == http::Version::HTTP_10 {
+        has("keep-alive")
+    } else {
+        !has("close")
+    }
+}
+
 /// The head of `resp` (with the listener's `Server` header) and, for a refusal, its body.
 async fn write_direct_response(
     stream: &mut ServerStream,
@@ -624,6 +637,8 @@ async fn write_direct_response(
     use http_body_util::BodyExt;
     use tokio::io::AsyncWriteExt;
     let (mut head, body) = resp.into_parts();
+    // The headers hyper adds to the responses it writes: `Date`, and `Server` if configured.
+    head.headers.insert(header::DATE, crate::http_date::now());
     if let Some(server) = &listener.config.server_header {
         if let Ok(value) = HeaderValue::from_str(server) {
             head.headers.insert(header::SERVER, value);
@@ -856,6 +871,7 @@ impl<S: Service> ServiceRoute<S> {
             peer,
             listener,
         } = direct;
+        let persistent = is_persistent(&request);
         let (mut parts, ()) = request.into_parts();
         parts.extensions.insert(info);
         match self.admit(parts, params, peer, &listener).await {
@@ -871,12 +887,22 @@ impl<S: Service> ServiceRoute<S> {
                 tokio::spawn(self.run_connection(admitted, stream, rest, listener));
                 None
             }
-            Err(refusal) => {
+            Err(mut refusal) => {
                 // Answered here (it is counted and logged once, by `admit`); what follows on
-                // the connection is hyper's.
+                // a persistent connection is hyper's, as it would have been had hyper answered.
+                if !persistent {
+                    refusal
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 write_direct_response(&mut stream, refusal, &listener)
                     .await
                     .ok()?;
+                if !persistent {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = stream.shutdown().await;
+                    return None;
+                }
                 Some((stream, rest.freeze()))
             }
         }
