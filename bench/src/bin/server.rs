@@ -336,10 +336,16 @@ async fn floor_connection(mut stream: TcpStream) -> std::io::Result<()> {
     stream.write_all(response.as_bytes()).await?;
     rbuf.drain(..head_end);
 
+    // What to write, in order: ranges of `wbuf` (headers, small payloads copied out) and of
+    // `rbuf` (big payloads, unmasked where they are).
     let mut wbuf: Vec<u8> = Vec::new();
+    let mut out: Vec<(bool, std::ops::Range<usize>)> = Vec::new();
     let mut start = 0;
     loop {
-        // Every whole frame in the buffer, answered into `wbuf`.
+        // Every whole frame in the buffer, answered; `missing`: how many bytes of the frame
+        // cut short at the end are still to come, when its header is known.
+        let mut missing = 0;
+        let mut close = false;
         loop {
             let b = &rbuf[start..];
             if b.len() < 2 {
@@ -359,44 +365,57 @@ async fn floor_connection(mut stream: TcpStream) -> std::io::Result<()> {
                 return Err(bad("unmasked, fragmented or reserved bits set"));
             }
             if b.len() < header + len {
+                missing = header + len - b.len();
                 break;
             }
-            let opcode = b[0] & 0x0f;
+            let (b0, opcode) = (b[0], b[0] & 0x0f);
             let mask: [u8; 4] = b[header - 4..header].try_into().expect("4 bytes");
-            let payload = &b[header..header + len];
-            match opcode {
-                1 | 2 => {
-                    wbuf.push(b[0]);
-                    match len {
-                        0..=125 => wbuf.push(len as u8),
-                        126..=0xffff => {
-                            wbuf.push(126);
-                            wbuf.extend_from_slice(&(len as u16).to_be_bytes());
-                        }
-                        _ => {
-                            wbuf.push(127);
-                            wbuf.extend_from_slice(&(len as u64).to_be_bytes());
-                        }
-                    }
-                    let at = wbuf.len();
-                    wbuf.extend_from_slice(payload);
-                    unmask(&mut wbuf[at..], mask);
-                    if opcode == 1 && std::str::from_utf8(&wbuf[at..]).is_err() {
-                        return Err(bad("invalid UTF-8"));
-                    }
-                }
-                8 => {
-                    wbuf.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
-                    stream.write_all(&wbuf).await?;
-                    return stream.shutdown().await;
-                }
-                _ => return Err(bad("unexpected opcode")),
+            let payload = start + header..start + header + len;
+            start = payload.end;
+            if opcode == 8 {
+                close = true;
+                break;
             }
-            start += header + len;
+            if opcode != 1 && opcode != 2 {
+                return Err(bad("unexpected opcode"));
+            }
+            let head_at = wbuf.len();
+            wbuf.push(b0);
+            match len {
+                0..=125 => wbuf.push(len as u8),
+                126..=0xffff => {
+                    wbuf.push(126);
+                    wbuf.extend_from_slice(&(len as u16).to_be_bytes());
+                }
+                _ => {
+                    wbuf.push(127);
+                    wbuf.extend_from_slice(&(len as u64).to_be_bytes());
+                }
+            }
+            // ws-framework's masking: 32 bytes at a time, vectorised.
+            let data = &mut rbuf[payload.clone()];
+            ws_framework::proto::mask::apply_mask(data, mask);
+            if opcode == 1 && std::str::from_utf8(data).is_err() {
+                return Err(bad("invalid UTF-8"));
+            }
+            if len <= 4096 {
+                wbuf.extend_from_slice(data);
+                push_range(&mut out, true, head_at..wbuf.len());
+            } else {
+                push_range(&mut out, true, head_at..wbuf.len());
+                out.push((false, payload));
+            }
         }
-        if !wbuf.is_empty() {
-            stream.write_all(&wbuf).await?;
-            wbuf.clear();
+        if close {
+            let at = wbuf.len();
+            wbuf.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
+            push_range(&mut out, true, at..wbuf.len());
+        }
+        write_ranges(&mut stream, &out, &wbuf, &rbuf).await?;
+        out.clear();
+        wbuf.clear();
+        if close {
+            return stream.shutdown().await;
         }
         if start == rbuf.len() {
             rbuf.clear();
@@ -404,24 +423,68 @@ async fn floor_connection(mut stream: TcpStream) -> std::io::Result<()> {
             rbuf.drain(..start);
         }
         start = 0;
-        rbuf.reserve(4096);
+        // Room for the rest of a big frame at once, so it arrives in one read.
+        rbuf.reserve(missing.max(4096));
         if stream.read_buf(&mut rbuf).await? == 0 {
             return Ok(());
         }
     }
 }
 
-/// XORs `data` with the repeated `mask`, eight bytes at a time.
-fn unmask(data: &mut [u8], mask: [u8; 4]) {
-    let wide = u64::from_ne_bytes([
-        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
-    ]);
-    let mut chunks = data.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        let word = u64::from_ne_bytes((&*chunk).try_into().expect("8 bytes")) ^ wide;
-        chunk.copy_from_slice(&word.to_ne_bytes());
+/// Appends `range` of `wbuf` (`own`) or of the read buffer to `out`, merging it with the last
+/// range when they are adjacent in `wbuf`.
+fn push_range(
+    out: &mut Vec<(bool, std::ops::Range<usize>)>,
+    own: bool,
+    range: std::ops::Range<usize>,
+) {
+    match out.last_mut() {
+        Some((true, last)) if own && last.end == range.start => last.end = range.end,
+        _ => out.push((own, range)),
     }
-    for (byte, m) in chunks.into_remainder().iter_mut().zip(mask.iter().cycle()) {
-        *byte ^= m;
+}
+
+/// Writes `out` (ranges of `wbuf` and `rbuf`) with as few vectored writes as the socket takes.
+async fn write_ranges(
+    stream: &mut TcpStream,
+    out: &[(bool, std::ops::Range<usize>)],
+    wbuf: &[u8],
+    rbuf: &[u8],
+) -> std::io::Result<()> {
+    use std::io::IoSlice;
+    use tokio::io::AsyncWriteExt;
+    let slice = |(own, r): &(bool, std::ops::Range<usize>)| -> &[u8] {
+        if *own {
+            &wbuf[r.clone()]
+        } else {
+            &rbuf[r.clone()]
+        }
+    };
+    // The first range not fully written, and how much of it was.
+    let (mut first, mut skip) = (0, 0);
+    while first < out.len() {
+        let mut iov = [IoSlice::new(&[]); 64];
+        let mut n = 0;
+        for (i, seg) in out[first..].iter().take(64).enumerate() {
+            let bytes = slice(seg);
+            iov[i] = IoSlice::new(if i == 0 { &bytes[skip..] } else { bytes });
+            n += 1;
+        }
+        let mut written = stream.write_vectored(&iov[..n]).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let left = slice(&out[first]).len() - skip;
+            if written >= left {
+                written -= left;
+                first += 1;
+                skip = 0;
+            } else {
+                skip += written;
+                written = 0;
+            }
+        }
     }
+    Ok(())
 }
