@@ -41,24 +41,37 @@ pub fn clock_ticks_per_second() -> u64 {
 /// User plus system CPU time of process `pid` (all its threads), in clock ticks, from
 /// `/proc/PID/stat` fields 14 and 15.
 pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+    let (user, system) = cpu_ticks_split(pid)?;
+    Ok(user + system)
+}
+
+/// User and system CPU time of process `pid` (all its threads), in clock ticks.
+pub fn cpu_ticks_split(pid: u32) -> io::Result<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     parse_cpu_ticks(&stat)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/PID/stat"))
 }
 
-fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+fn parse_cpu_ticks(stat: &str) -> Option<(u64, u64)> {
     // The command name (field 2) is in parentheses and may hold spaces: count from the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // fields[0] is field 3 (state): utime is field 14, stime field 15.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// CPU seconds of process `pid`.
 pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
     Ok(cpu_ticks(pid)? as f64 / clock_ticks_per_second() as f64)
+}
+
+/// User and system CPU seconds of process `pid`.
+pub fn cpu_seconds_split(pid: u32) -> io::Result<(f64, f64)> {
+    let (user, system) = cpu_ticks_split(pid)?;
+    let hz = clock_ticks_per_second() as f64;
+    Ok((user as f64 / hz, system as f64 / hz))
 }
 
 /// Resident memory of process `pid` in KiB, from `VmRSS` in `/proc/PID/status`.
@@ -121,7 +134,7 @@ mod tests {
     #[test]
     fn stat_with_spaces_in_the_name() {
         let stat = "1234 (my (odd) name) S 1 2 3 4 5 6 7 8 9 10 250 30 0 0 20 0 1 0";
-        assert_eq!(parse_cpu_ticks(stat), Some(280));
+        assert_eq!(parse_cpu_ticks(stat), Some((250, 30)));
     }
 
     #[test]

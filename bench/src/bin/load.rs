@@ -22,7 +22,8 @@
 //!   some traffic costs the server once quiet (its inflate window, under context takeover).
 //!
 //! Output: one JSON object on stdout. With `--server-pid`, the server's CPU time over the
-//! counted window is read from `/proc/PID/stat` (utime + stime) and reported per message.
+//! counted window is read from `/proc/PID/stat` (utime + stime) and reported per message
+//! (`server_cpu_us_per_msg`), its user-space part too (`server_user_us_per_msg`).
 //! Any mismatch, protocol error or lost connection is counted in `errors` and makes the exit
 //! status 1.
 
@@ -231,6 +232,8 @@ impl Stats {
 struct Window {
     seconds: f64,
     server_cpu: Option<f64>,
+    /// The user-space part of `server_cpu`.
+    server_user: Option<f64>,
     own_cpu: f64,
 }
 
@@ -238,18 +241,24 @@ struct Window {
 async fn phases(config: &Config, phase: &AtomicU8) -> Window {
     tokio::time::sleep(Duration::from_secs_f64(config.warmup)).await;
     let me = std::process::id();
-    let server0 = config.server_pid.and_then(|p| sys::cpu_seconds(p).ok());
+    let server0 = config
+        .server_pid
+        .and_then(|p| sys::cpu_seconds_split(p).ok());
     let own0 = sys::cpu_seconds(me).unwrap_or(0.0);
     let t0 = Instant::now();
     phase.store(MEASURE, Ordering::Release);
     tokio::time::sleep(Duration::from_secs_f64(config.duration)).await;
     phase.store(STOP, Ordering::Release);
     let seconds = t0.elapsed().as_secs_f64();
-    let server1 = config.server_pid.and_then(|p| sys::cpu_seconds(p).ok());
+    let server1 = config
+        .server_pid
+        .and_then(|p| sys::cpu_seconds_split(p).ok());
     let own1 = sys::cpu_seconds(me).unwrap_or(0.0);
+    let server = server0.zip(server1);
     Window {
         seconds,
-        server_cpu: server0.zip(server1).map(|(a, b)| b - a),
+        server_cpu: server.map(|(a, b)| (b.0 + b.1) - (a.0 + a.1)),
+        server_user: server.map(|(a, b)| b.0 - a.0),
         own_cpu: own1 - own0,
     }
 }
@@ -369,6 +378,12 @@ fn cpu_fields(m: &mut serde_json::Map<String, serde_json::Value>, w: &Window, co
                 "server_cpu_us_per_msg".into(),
                 round3(cpu * 1e6 / count as f64).into(),
             );
+            if let Some(user) = w.server_user {
+                m.insert(
+                    "server_user_us_per_msg".into(),
+                    round3(user * 1e6 / count as f64).into(),
+                );
+            }
         }
     }
     m.insert("load_cpu_util".into(), round3(w.own_cpu / w.seconds).into());

@@ -732,9 +732,9 @@ fn render(
         out.push_str(&format!(
             "### Echo throughput (ratios: this server against {BASELINE}; CPU ratio = {BASELINE}'s CPU per message / this server's, so above 1 is better)\n\n"
         ));
-        out.push_str(&format!("| scenario | server | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | server CPU | load CPU | msgs/s ratio | CPU/msg ratio |{floor_head}\n"));
+        out.push_str(&format!("| scenario | server | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | of it user | server CPU | load CPU | msgs/s ratio | CPU/msg ratio |{floor_head}\n"));
         out.push_str(&format!(
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{floor_rule}\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{floor_rule}\n"
         ));
         for s in &echo {
             let base = get(s, BASELINE);
@@ -742,7 +742,7 @@ fn render(
                 let Some(r) = get(s, i) else { continue };
                 let m = |k: &str| median(r, k);
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n",
                     s.title,
                     i,
                     fmt(m("msgs_per_s"), 0),
@@ -751,6 +751,7 @@ fn render(
                     fmt(m("p99_us"), 1),
                     fmt(m("p999_us"), 1),
                     fmt(m("server_cpu_us_per_msg"), 2),
+                    m("server_user_us_per_msg").map_or("-".into(), |v| format!("{v:.2}")),
                     m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                     m("load_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                     base.map_or("-".into(), |b| paired(r, b, "msgs_per_s", false)),
@@ -808,20 +809,21 @@ fn render(
             "### Handshakes ({}: connect, upgrade, close frames both ways, reset)\n\n",
             s.title
         ));
-        out.push_str(&format!("| server | handshakes/s | p50 µs | p99 µs | server CPU µs/handshake | server CPU | load CPU | handshakes/s ratio | CPU ratio |{floor_head}\n"));
+        out.push_str(&format!("| server | handshakes/s | p50 µs | p99 µs | server CPU µs/handshake | of it user | server CPU | load CPU | handshakes/s ratio | CPU ratio |{floor_head}\n"));
         out.push_str(&format!(
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|{floor_rule}\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|{floor_rule}\n"
         ));
         let base = get(s, BASELINE);
         for i in impls {
             let Some(r) = get(s, i) else { continue };
             let m = |k: &str| median(r, k);
             out.push_str(&format!(
-                "| {i} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n",
+                "| {i} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n",
                 fmt(m("handshakes_per_s"), 0),
                 fmt(m("p50_us"), 1),
                 fmt(m("p99_us"), 1),
                 fmt(m("server_cpu_us_per_msg"), 1),
+                m("server_user_us_per_msg").map_or("-".into(), |v| format!("{v:.1}")),
                 m("server_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                 m("load_cpu_util").map_or("?".into(), |u| format!("{:.0}%", u * 100.0)),
                 base.map_or("-".into(), |b| paired(r, b, "handshakes_per_s", false)),
