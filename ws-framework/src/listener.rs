@@ -53,6 +53,11 @@ pub struct ListenerConfig {
     pub keepalive: Option<Keepalive>,
     /// Most WebSocket connections open at once; upgrades beyond get 503 (default 100,000).
     pub max_connections: usize,
+    /// How many connections the kernel may hold set up but not yet accepted, for
+    /// [`Listener::bind`] (default 1024; the kernel caps it at `net.core.somaxconn`). A burst of
+    /// connections beyond it has its handshakes dropped and retried by the clients a second
+    /// later (tokio's own `TcpListener::bind` asks for 128 here).
+    pub backlog: u32,
     /// TLS (`wss://`); `None` (default) serves plain `ws://`.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -69,6 +74,7 @@ impl Default for ListenerConfig {
             shutdown_timeout: Duration::from_secs(10),
             keepalive: Some(Keepalive::default()),
             max_connections: 100_000,
+            backlog: 1024,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -103,6 +109,12 @@ impl ListenerConfig {
     /// Sets the most connections open at once.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Sets the listen backlog of [`Listener::bind`] (at least 1).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog.max(1);
         self
     }
 
@@ -230,7 +242,9 @@ impl Listener {
     ) -> Result<Self> {
         // TLS misconfiguration fails here, before the port is taken.
         Acceptor::new(&config)?;
-        let tcp = TcpListener::bind(addr).await.map_err(Error::Connection)?;
+        let tcp = bind_tcp(addr, config.backlog)
+            .await
+            .map_err(Error::Connection)?;
         Self::from_tcp(tcp, config, hub)
     }
 
@@ -612,6 +626,36 @@ async fn read_first_request(
             peer,
             listener: inner.clone(),
         },
+    }))
+}
+
+/// Binds the first of `addr`'s addresses that can be bound, listening with `backlog` (as
+/// tokio's `TcpListener::bind` does, address reuse on Unix included, but with the backlog
+/// given).
+async fn bind_tcp(addr: impl ToSocketAddrs, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let bound = (|| {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(backlog)
+        })();
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
     }))
 }
 

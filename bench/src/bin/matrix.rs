@@ -480,6 +480,19 @@ fn load_settle(s: &Scenario) -> Option<f64> {
     load_arg(s, "--settle").and_then(|v| v.parse().ok())
 }
 
+/// How fast an idle run opened its connections (TCP connect and upgrade, at most 256 at a
+/// time, with the load generator's core as busy as in the handshake scenario): the median of
+/// `open / open_seconds` over the repetitions.
+fn opened_per_second(runs: &[Value]) -> String {
+    let rates = runs
+        .iter()
+        .filter(|r| r["errors"].as_u64() == Some(0))
+        .filter_map(|r| Some(r["open"].as_f64()? / r["open_seconds"].as_f64()?))
+        .filter(|rate| rate.is_finite())
+        .collect();
+    median_of(rates).map_or("-".into(), |m| thousands(m.round() as u64))
+}
+
 fn impls_for(s: &Scenario, impls: &[String]) -> Vec<String> {
     impls
         .iter()
@@ -642,11 +655,16 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Result<(String, String, St
 // The tables.
 
 fn median(values: &[Value], key: &str) -> Option<f64> {
-    let mut v: Vec<f64> = values
-        .iter()
-        .filter(|r| r["errors"].as_u64() == Some(0))
-        .filter_map(|r| r[key].as_f64())
-        .collect();
+    median_of(
+        values
+            .iter()
+            .filter(|r| r["errors"].as_u64() == Some(0))
+            .filter_map(|r| r[key].as_f64())
+            .collect(),
+    )
+}
+
+fn median_of(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -842,18 +860,19 @@ fn render(
         out.push_str(&format!(
             "### Server memory per idle connection ({n} connections, VmRSS delta / N)\n\n"
         ));
-        out.push_str(&format!("| server | KiB per connection | RSS before KiB | RSS after KiB | ratio ({BASELINE} ÷ this) |\n"));
-        out.push_str("|---|---:|---:|---:|---:|\n");
+        out.push_str(&format!("| server | KiB per connection | RSS before KiB | RSS after KiB | ratio ({BASELINE} ÷ this) | opened per second |\n"));
+        out.push_str("|---|---:|---:|---:|---:|---:|\n");
         let base = get(s, BASELINE);
         for i in impls {
             let Some(r) = get(s, i) else { continue };
             let m = |k: &str| median(r, k);
             out.push_str(&format!(
-                "| {i} | {} | {} | {} | {} |\n",
+                "| {i} | {} | {} | {} | {} | {} |\n",
                 fmt(m("server_kib_per_conn"), 2),
                 fmt(m("server_rss_before_kib"), 0),
                 fmt(m("server_rss_after_kib"), 0),
                 base.map_or("-".into(), |b| paired(r, b, "server_kib_per_conn", true)),
+                opened_per_second(r),
             ));
         }
         out.push('\n');

@@ -94,9 +94,7 @@ fn main() {
     .unwrap_or_else(|e| fail(&format!("runtime: {e}")));
 
     runtime.block_on(async move {
-        let listener = TcpListener::bind(addr)
-            .await
-            .unwrap_or_else(|e| fail(&format!("bind {addr}: {e}")));
+        let listener = bind(addr).unwrap_or_else(|e| fail(&format!("bind {addr}: {e}")));
         let local = listener.local_addr().expect("bound address");
         let serve = async {
             match which {
@@ -122,6 +120,20 @@ fn main() {
         }
     });
     // Connections still open are dropped with the runtime.
+}
+
+/// The listening socket every implementation serves on: a backlog of 1024 (as ws-framework's
+/// `Listener::bind` asks for) rather than tokio's 128, which a burst of 256 openers (the idle
+/// scenario) overflows, costing the dropped handshakes a one-second retry whatever the server.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Accepts forever, handing each connection (with TCP_NODELAY) to `handle` on its own task.
